@@ -1,0 +1,54 @@
+# BlueLedger: `make run` to try it, `make test` to check it. Both install what is missing.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+FLASK := $(VENV)/bin/flask --app crm:create_app
+PORT ?= 5000
+STAMP := $(VENV)/.installed
+
+.PHONY: run test deps sysdeps sysdeps-test translations messages migration worker clean
+
+$(STAMP): requirements.txt
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	@touch $(STAMP)
+
+deps: $(STAMP)
+
+sysdeps: deps
+	@$(PY) -m crm.system_check --install
+
+sysdeps-test: deps
+	@$(PY) -m crm.system_check --install --browser
+
+# Compiled catalogues are build output (.mo files are not committed).
+translations: deps
+	@$(VENV)/bin/pybabel compile -q -d crm/translations
+
+# After changing user-visible strings: extract them and merge into the .po files.
+messages: deps
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -o crm/translations/messages.pot .
+	$(VENV)/bin/pybabel update -N -i crm/translations/messages.pot -d crm/translations
+
+# After changing models: write a new Alembic revision (review it before committing).
+migration: deps
+	$(FLASK) db migrate -m "$(or $(m),schema change)"
+
+run: sysdeps translations
+	$(FLASK) db upgrade
+	$(FLASK) crm seed-demo
+	@echo
+	@echo "  BlueLedger is starting on http://127.0.0.1:$(PORT)  (Ctrl-C stops web and worker)"
+	@echo "  sign in with one of the demo logins printed above"
+	@echo
+	BIND_ADDRESS=127.0.0.1 exec $(VENV)/bin/honcho start -f Procfile -p $(PORT) web worker
+
+worker: deps translations
+	$(PY) worker.py
+
+test: sysdeps-test translations
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

@@ -1,0 +1,5 @@
+ADMIN = "admin"
+MANAGER = "manager"
+STAFF = "staff"
+ORGANIZER = "organizer"
+ROLES = (ADMIN, MANAGER, STAFF, ORGANIZER)

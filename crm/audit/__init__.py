@@ -1,0 +1,1 @@
+"""History of business records and a log of security events, shared by every feature."""

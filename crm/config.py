@@ -1,0 +1,65 @@
+"""Settings, read from the environment when the app is created (never at import).
+
+Every setting has a safe development default so a newcomer needs no server; production
+(`BLUELEDGER_ENV=production`) refuses to start without a real SECRET_KEY.
+"""
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEV_SECRET_KEY = "dev-only-not-secret"
+
+
+def _bool(value: str | None, default: bool = False) -> bool:
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _database_url(env: dict, instance_path: str) -> str:
+    url = env.get("DATABASE_URL")
+    if not url:
+        return f"sqlite:///{Path(instance_path) / 'blueledger.sqlite'}"
+    # Heroku-style URLs name the old driver; we ship psycopg 3.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def load_config(instance_path: str, env: dict | None = None) -> dict:
+    env = dict(os.environ if env is None else env)
+    production = env.get("BLUELEDGER_ENV", "development") == "production"
+    secret = env.get("SECRET_KEY", "")
+    if production and (len(secret) < 32 or secret == DEV_SECRET_KEY):
+        raise RuntimeError(
+            "SECRET_KEY must be set to a random value of at least 32 characters in production "
+            "(python -c 'import secrets; print(secrets.token_hex(32))')."
+        )
+    return {
+        "ENV_NAME": "production" if production else "development",
+        "SECRET_KEY": secret or DEV_SECRET_KEY,
+        "SQLALCHEMY_DATABASE_URI": _database_url(env, instance_path),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "REDIS_URL": env.get("REDIS_URL") or None,
+        "RQ_QUEUES": [q.strip() for q in env.get("RQ_QUEUES", "default,mail,documents").split(",") if q.strip()],
+        "RQ_QUEUE_PREFIX": env.get("RQ_QUEUE_PREFIX", ""),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production or _bool(env.get("SESSION_COOKIE_SECURE")),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": production or _bool(env.get("SESSION_COOKIE_SECURE")),
+        "WTF_CSRF_TIME_LIMIT": None,
+        "BABEL_DEFAULT_LOCALE": "zh_CN",
+        "BABEL_DEFAULT_TIMEZONE": env.get("BLUELEDGER_TIMEZONE", "Asia/Shanghai"),
+        "BABEL_TRANSLATION_DIRECTORIES": str(PROJECT_ROOT / "crm" / "translations"),
+        "LANGUAGES": {"zh_CN": "中文", "en": "English"},
+        "LOGIN_MAX_FAILURES": int(env.get("LOGIN_MAX_FAILURES", "5")),
+        "LOGIN_LOCKOUT_MINUTES": int(env.get("LOGIN_LOCKOUT_MINUTES", "15")),
+        # Rate limits must be shared by every web process in production: Redis when configured.
+        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI") or env.get("REDIS_URL") or "memory://",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "MAX_CONTENT_LENGTH": int(env.get("MAX_UPLOAD_MB", "10")) * 1024 * 1024,
+        "PER_PAGE": 25,
+    }

@@ -1,0 +1,36 @@
+"""Error pages in the user's language; the API answers problem details instead."""
+from flask import jsonify, render_template, request
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from crm.extensions import db
+
+
+def _problem(status: int, title: str, detail: str | None = None):
+    body = {"type": "about:blank", "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    response = jsonify(body)
+    response.status_code = status
+    response.mimetype = "application/problem+json"
+    return response
+
+
+def handle_http_error(exc: HTTPException):
+    if request.path.startswith("/api/"):
+        return _problem(exc.code or 500, exc.name, exc.description)
+    template = f"errors/{exc.code}.html" if exc.code in (403, 404, 413, 429) else "errors/generic.html"
+    return render_template(template, error=exc), exc.code
+
+
+def handle_unexpected(exc: Exception):
+    db.session.rollback()
+    if isinstance(exc, HTTPException):
+        return handle_http_error(exc)
+    if request.path.startswith("/api/"):
+        return _problem(500, "Internal Server Error")
+    return render_template("errors/500.html"), 500
+
+
+def init_app(app) -> None:
+    app.register_error_handler(HTTPException, handle_http_error)
+    app.register_error_handler(InternalServerError, handle_unexpected)

@@ -1,0 +1,1 @@
+"""Reference data every feature shares: industry clusters, investment units, countries."""
