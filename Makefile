@@ -24,12 +24,11 @@ sysdeps-test: deps
 
 # Compiled catalogues are build output (.mo files are not committed).
 translations: deps
-	@$(VENV)/bin/pybabel compile -q -d crm/translations
+	@$(PY) -m crm.catalogs compile
 
-# After changing user-visible strings: extract them and merge into the .po files.
+# After changing user-visible strings: extract them into each feature's catalog, then translate.
 messages: deps
-	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -o crm/translations/messages.pot .
-	$(VENV)/bin/pybabel update -N -i crm/translations/messages.pot -d crm/translations
+	$(PY) -m crm.catalogs extract
 
 # After changing models: write a new Alembic revision (review it before committing).
 migration: deps

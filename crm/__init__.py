@@ -49,15 +49,22 @@ def register_extensions(app: Flask) -> None:
     history.init_app(app)
 
 
-def register_blueprints(app: Flask) -> None:
-    from crm.accounts.access import enforce_access
-    from crm.accounts.views import bp as accounts_bp
-    from crm.audit.views import bp as audit_bp
-    from crm.main.views import bp as main_bp
-    from crm.reference.views import bp as reference_bp
+# Each feature's views module exposes `bp`; a new feature adds its module here.
+BLUEPRINT_MODULES = (
+    "crm.main.views",
+    "crm.accounts.views",
+    "crm.reference.views",
+    "crm.audit.views",
+)
 
-    for bp in (main_bp, accounts_bp, reference_bp, audit_bp):
-        app.register_blueprint(bp)
+
+def register_blueprints(app: Flask) -> None:
+    import importlib
+
+    from crm.accounts.access import enforce_access
+
+    for module in BLUEPRINT_MODULES:
+        app.register_blueprint(importlib.import_module(module).bp)
     app.before_request(enforce_access)
 
 

@@ -27,6 +27,12 @@ def _database_url(env: dict, instance_path: str) -> str:
     return url
 
 
+def _ratelimit_storage(env: dict) -> str:
+    """Rate limits must be shared by every web process in production: Redis when configured."""
+    url = env.get("RATELIMIT_STORAGE_URI") or env.get("REDIS_URL") or "memory://"
+    return "redis+unix://" + url[len("unix://"):] if url.startswith("unix://") else url
+
+
 def load_config(instance_path: str, env: dict | None = None) -> dict:
     env = dict(os.environ if env is None else env)
     production = env.get("BLUELEDGER_ENV", "development") == "production"
@@ -53,12 +59,14 @@ def load_config(instance_path: str, env: dict | None = None) -> dict:
         "WTF_CSRF_TIME_LIMIT": None,
         "BABEL_DEFAULT_LOCALE": "zh_CN",
         "BABEL_DEFAULT_TIMEZONE": env.get("BLUELEDGER_TIMEZONE", "Asia/Shanghai"),
-        "BABEL_TRANSLATION_DIRECTORIES": str(PROJECT_ROOT / "crm" / "translations"),
+        # One catalog per feature (see crm/catalogs.py); Flask-Babel merges them.
+        "BABEL_TRANSLATION_DIRECTORIES": ";".join(
+            str(p) for p in [PROJECT_ROOT / "crm" / "translations",
+                             *sorted((PROJECT_ROOT / "crm").glob("*/translations"))]),
         "LANGUAGES": {"zh_CN": "中文", "en": "English"},
         "LOGIN_MAX_FAILURES": int(env.get("LOGIN_MAX_FAILURES", "5")),
         "LOGIN_LOCKOUT_MINUTES": int(env.get("LOGIN_LOCKOUT_MINUTES", "15")),
-        # Rate limits must be shared by every web process in production: Redis when configured.
-        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI") or env.get("REDIS_URL") or "memory://",
+        "RATELIMIT_STORAGE_URI": _ratelimit_storage(env),
         "RATELIMIT_HEADERS_ENABLED": True,
         "MAX_CONTENT_LENGTH": int(env.get("MAX_UPLOAD_MB", "10")) * 1024 * 1024,
         "PER_PAGE": 25,

@@ -1,7 +1,19 @@
-"""Imports every feature's models so that SQLAlchemy and Alembic see the whole schema."""
+"""Imports every feature's models so that SQLAlchemy and Alembic see the whole schema.
+
+A feature with models adds its module here.
+"""
+import importlib
+
+MODEL_MODULES = (
+    "crm.reference.models",
+    "crm.accounts.models",
+    "crm.audit.models",
+    "crm.organizations.models",
+    "crm.expo.models",
+    "crm.leads.models",
+)
 
 
 def import_all_models() -> None:
-    from crm.accounts import models as _accounts  # noqa: F401
-    from crm.audit import models as _audit  # noqa: F401
-    from crm.reference import models as _reference  # noqa: F401
+    for module in MODEL_MODULES:
+        importlib.import_module(module)

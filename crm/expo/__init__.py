@@ -1,0 +1,1 @@
+"""Expo editions, exhibitors, booths, check-in, import/export and the hand-over to leads."""

@@ -1,0 +1,1 @@
+"""The investment project ledger: projects, stages, activities, next steps and problems."""
