@@ -10,11 +10,11 @@ covers that feature's Python code and templates. Flask-Babel merges them all at 
 """
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
-
-import json
 
 from babel.messages.pofile import read_po, write_po
 
@@ -51,12 +51,38 @@ def _pybabel(*args: str) -> None:
         raise SystemExit(done.returncode)
 
 
+def _extract_to(catalog: Path, pot: Path) -> None:
+    sources = [str(p.relative_to(ROOT)) for p in _sources(catalog)]
+    _pybabel("extract", "-F", "babel.cfg", "-k", "_l", "--no-location", "--omit-header",
+             "-o", str(pot), *sources)
+
+
+def _ids(path: Path) -> set[str]:
+    with open(path, "rb") as fh:
+        return {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(fh) if m.id}
+
+
+def not_in_catalogs() -> dict[str, list[str]]:
+    """Strings in the code that `extract` has not yet brought into the catalogs."""
+    missing = {}
+    packages = [p for p in CRM.iterdir() if (p / "__init__.py").exists()
+                and p.name not in CORE_PACKAGES and p.name != "translations"]
+    expected = set(catalog_dirs()) | {p / "translations" for p in packages}
+    with tempfile.TemporaryDirectory() as tmp:
+        for catalog in sorted(expected):
+            pot = Path(tmp) / "messages.pot"
+            _extract_to(catalog, pot)
+            po = catalog / "zh_Hans_CN" / "LC_MESSAGES" / "messages.po"
+            gaps = sorted(_ids(pot) - _ids(po)) if po.exists() else sorted(_ids(pot))
+            if gaps:
+                missing[str(catalog.relative_to(ROOT))] = gaps
+    return missing
+
+
 def extract() -> None:
     for catalog in catalog_dirs():
         pot = catalog / "messages.pot"
-        sources = [str(p.relative_to(ROOT)) for p in _sources(catalog)]
-        _pybabel("extract", "-F", "babel.cfg", "-k", "_l", "--no-location", "--omit-header",
-                 "-o", str(pot), *sources)
+        _extract_to(catalog, pot)
         for locale in LOCALES:
             po = catalog / locale / "LC_MESSAGES" / "messages.po"
             command = "update" if po.exists() else "init"
