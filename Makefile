@@ -41,7 +41,9 @@ run: sysdeps translations
 	@echo "  BlueLedger is starting on http://127.0.0.1:$(PORT)  (Ctrl-C stops web and worker)"
 	@echo "  sign in with one of the demo logins printed above"
 	@echo
-	PATH="$(abspath $(VENV))/bin:$$PATH" BIND_ADDRESS=127.0.0.1 exec $(VENV)/bin/honcho start -f Procfile -p $(PORT) web worker
+	@# Ctrl-C stops honcho's processes; the trap then stops the embedded Redis, if one was started.
+	trap '$(PY) -m crm.embedded_redis stop' EXIT; \
+	  PATH="$(abspath $(VENV))/bin:$$PATH" BIND_ADDRESS=127.0.0.1 $(VENV)/bin/honcho start -f Procfile -p $(PORT) web worker
 
 worker: deps translations
 	$(PY) worker.py

@@ -94,6 +94,9 @@ def _app():
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
+    from crm.embedded_redis import stop
+
+    stop(app.instance_path)
 
 
 def _empty_tables(db) -> None:
