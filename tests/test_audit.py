@@ -15,8 +15,11 @@ def test_create_update_delete_are_recorded_with_the_actor(app, reference_data):
     with acting_as(Actor.system()):
         save_unit(unit, name_zh="测试招商单位", name_en="Renamed unit", active=False)
     rows = history_of("investment_units", unit.id)
+    created = [r for r in rows if r.action == "create"]
+    assert len(created) == 1 and created[0].actor_kind == "job"
+    assert created[0].created_fields == {"name_zh": "测试招商单位", "name_en": "Test unit",
+                                         "active": "true"}
     changes = {(r.action, r.field): (r.old_value, r.new_value, r.actor_kind) for r in rows}
-    assert changes[("create", "name_zh")] == (None, "测试招商单位", "job")
     assert changes[("update", "name_en")] == ("Test unit", "Renamed unit", "system")
     assert changes[("update", "active")] == ("true", "false", "system")
     assert ("update", "name_zh") not in changes  # unchanged fields are not logged

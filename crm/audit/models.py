@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from sqlalchemy import Index, String, Text
@@ -26,6 +27,11 @@ class AuditLog(db.Model):
     actor_label: Mapped[str] = mapped_column(String(255))
     actor_user_id: Mapped[int | None]
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+    @property
+    def created_fields(self) -> dict[str, str]:
+        """On a create row, the fields the record started with."""
+        return json.loads(self.new_value) if self.action == "create" and self.new_value else {}
 
 
 class SecurityEvent(db.Model):
