@@ -13,6 +13,8 @@ from crm.timeutil import utcnow
 
 class Organization(Audited, db.Model):
     __tablename__ = "organizations"
+    # The name keys are derived from the names (whose changes are kept): no history of their own.
+    __audit_exclude__ = frozenset({"created_at", "updated_at", "name_zh_key", "name_en_key"})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name_zh: Mapped[str | None] = mapped_column(String(255), index=True)
