@@ -4,13 +4,14 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from crm.accounts.models import User
 from crm.audit.history import Audited
 from crm.expo.models import Event, Exhibitor
 from crm.extensions import db
 from crm.organizations.models import Organization
+from crm.organizations.normalize import search_key
 from crm.reference.models import IndustryCluster, InvestmentUnit
 from crm.timeutil import utcnow
 
@@ -22,14 +23,24 @@ class Project(Audited, db.Model):
     """An investment lead / project in the industry-chain ledger (产业链招商台账)."""
 
     __tablename__ = "projects"
+    __audit_exclude__ = frozenset({"created_at", "updated_at", "name_key"})
     __table_args__ = (
         CheckConstraint("planned_investment_wan >= 0", name="planned_investment_non_negative"),
         Index("ix_projects_stage_owner", "stage", "owner_id"),
+        # The board: per-stage totals and each column's largest projects are read from this
+        # index alone, also when filtered by cluster, unit or owner (the staff's scope).
+        Index("ix_projects_board", "stage", "planned_investment_wan", "id", "cluster_code",
+              "unit_id", "owner_id"),
+        # The list's default order (latest stage change first), deep pages included.
+        Index("ix_projects_stage_changed", "stage_changed_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
     name: Mapped[str] = mapped_column(String(255))
+    # The name folded like the organisations' name keys (width, case, spaces, punctuation), so
+    # the list's search is a plain LIKE, without a function call per row.
+    name_key: Mapped[str] = mapped_column(String(255), default="")
     cluster_code: Mapped[str] = mapped_column(ForeignKey("industry_clusters.code"), index=True)
     planned_investment_wan: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal("0"))
     source: Mapped[str] = mapped_column(String(16), default="other", index=True)
@@ -64,6 +75,11 @@ class Project(Audited, db.Model):
     source_event: Mapped[Event | None] = relationship()
     source_exhibitor: Mapped[Exhibitor | None] = relationship()
 
+    @validates("name")
+    def _fold_name(self, _key, value):
+        self.name_key = search_key(value)
+        return value
+
     @property
     def amount_yi(self) -> Decimal:
         return (self.planned_investment_wan or Decimal(0)) / Decimal(10000)
@@ -89,6 +105,7 @@ class StageChange(db.Model):
     actor_label: Mapped[str] = mapped_column(String(255))
     note: Mapped[str | None] = mapped_column(Text)
 
+    project: Mapped[Project] = relationship()
     actor: Mapped[User | None] = relationship()
 
 
