@@ -1,0 +1,1 @@
+"""Managers' review: the dashboard, yearly targets, drill-downs and the signed-project pipeline."""
