@@ -1,0 +1,1 @@
+"""PDF lead briefs, brief packs and bulletins: requested on the web, rendered by RQ workers."""
