@@ -40,10 +40,11 @@ run: sysdeps translations
 	@echo
 	@echo "  BlueLedger is starting on http://127.0.0.1:$(PORT)  (Ctrl-C stops web and worker)"
 	@echo "  sign in with one of the demo logins printed above"
+	@$(if $(MAIL_SERVER),echo "  mail goes to $(MAIL_SERVER)",echo "  mail is caught locally: instance/mail/*.eml (no MAIL_SERVER set)")
 	@echo
 	@# Ctrl-C stops honcho's processes; the trap then stops the embedded Redis, if one was started.
 	trap '$(PY) -m crm.embedded_redis stop' EXIT; \
-	  PATH="$(abspath $(VENV))/bin:$$PATH" BIND_ADDRESS=127.0.0.1 $(VENV)/bin/honcho start -f Procfile -p $(PORT) web worker
+	  PATH="$(abspath $(VENV))/bin:$$PATH" BIND_ADDRESS=127.0.0.1 $(VENV)/bin/honcho start -f Procfile -p $(PORT) web worker $(if $(MAIL_SERVER),,mailcatcher)
 
 worker: deps translations
 	$(PY) worker.py

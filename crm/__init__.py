@@ -22,14 +22,16 @@ def create_app(overrides: dict | None = None) -> Flask:
     register_extensions(app)
     register_blueprints(app)
     register_templates(app)
-    from crm import cli, errors
+    from crm import cli, errors, headers
 
     errors.init_app(app)
+    headers.init_app(app)
     cli.init_app(app)
     return app
 
 
 def register_extensions(app: Flask) -> None:
+    from crm import reminders
     from crm.accounts.services import load_user
     from crm.audit import history
     from crm.extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -47,6 +49,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_view = "accounts.login"
     login_manager.session_protection = "basic"
     history.init_app(app)
+    reminders.init_app(app)
 
 
 # Each feature's views module exposes `bp`; a new feature adds its module here.
@@ -55,6 +58,13 @@ BLUEPRINT_MODULES = (
     "crm.accounts.views",
     "crm.reference.views",
     "crm.audit.views",
+    "crm.reminders.views",
+    "crm.leads.views",
+    "crm.documents.views",
+    "crm.api.views",
+    "crm.reports.views",
+    "crm.organizations.views",
+    "crm.expo.views",
 )
 
 

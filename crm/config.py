@@ -70,4 +70,45 @@ def load_config(instance_path: str, env: dict | None = None) -> dict:
         "RATELIMIT_HEADERS_ENABLED": True,
         "MAX_CONTENT_LENGTH": int(env.get("MAX_UPLOAD_MB", "10")) * 1024 * 1024,
         "PER_PAGE": 25,
+        "PROXY_COUNT": int(env.get("PROXY_COUNT", "0")),
+        **_mail_settings(env, production),
+    }
+
+
+def _mail_settings(env: dict, production: bool) -> dict:
+    """SMTP and reminders (crm/reminders). Without MAIL_SERVER, development mail goes to the local
+    catcher `make run` starts on 127.0.0.1:1025 (files in instance/mail/)."""
+    ssl, tls = _bool(env.get("MAIL_USE_SSL")), _bool(env.get("MAIL_USE_TLS"))
+    server = env.get("MAIL_SERVER") or ("localhost" if production else "127.0.0.1")
+    catcher = not production and not env.get("MAIL_SERVER")
+    default_port = 465 if ssl else 587 if tls else 1025 if catcher else 25
+    return {
+        "MAIL_SERVER": server,
+        "MAIL_PORT": int(env.get("MAIL_PORT") or default_port),
+        "MAIL_USE_SSL": ssl,
+        "MAIL_USE_TLS": tls,
+        "MAIL_USERNAME": env.get("MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": env.get("MAIL_PASSWORD") or None,
+        "MAIL_DEFAULT_SENDER": env.get("MAIL_DEFAULT_SENDER",
+                                       "BlueLedger <no-reply@blueledger.local>"),
+        "MAIL_TIMEOUT": float(env.get("MAIL_TIMEOUT", "10")),
+        # Backoff between delivery attempts (seconds) after a 4xx or an unreachable server.
+        "MAIL_RETRY_INTERVALS": [int(s) for s in
+                                 env.get("MAIL_RETRY_INTERVALS", "30,120,600").split(",")],
+        "MAIL_MAX_ATTEMPTS": int(env.get("MAIL_MAX_ATTEMPTS", "8")),
+        # A sender owns a claimed mail this long; must exceed one SMTP exchange (MAIL_TIMEOUT).
+        "MAIL_LEASE_SECONDS": int(env.get("MAIL_LEASE_SECONDS", "300")),
+        # A pending mail whose job vanished (Redis lost) is enqueued again after this long.
+        "MAIL_REQUEUE_SECONDS": int(env.get("MAIL_REQUEUE_SECONDS", "900")),
+        "MAIL_BATCH_SIZE": int(env.get("MAIL_BATCH_SIZE", "20")),
+        # Sent, cancelled and skipped mails are deleted after this many days (failed ones stay).
+        "MAIL_KEEP_DAYS": int(env.get("MAIL_KEEP_DAYS", "90")),
+        "BASE_URL": env.get("BASE_URL") or f"http://127.0.0.1:{env.get('PORT', '5000')}",
+        "DIGEST_TIME": env.get("DIGEST_TIME", "08:30"),  # HH:MM in BLUELEDGER_TIMEZONE
+        "DIGEST_BATCH_SIZE": int(env.get("DIGEST_BATCH_SIZE", "200")),
+        "REMINDER_LEAD_DAYS": int(env.get("REMINDER_LEAD_DAYS", "1")),
+        "WEEKLY_SUMMARY_DAY": int(env.get("WEEKLY_SUMMARY_DAY", "1")),  # ISO weekday, 1 = Mon
+        "REMINDERS_RELAY_SECONDS": int(env.get("REMINDERS_RELAY_SECONDS", "30")),
+        "REMINDERS_PLAN_SECONDS": int(env.get("REMINDERS_PLAN_SECONDS", "60")),
+        "REMINDERS_RUN_LEASE_SECONDS": int(env.get("REMINDERS_RUN_LEASE_SECONDS", "1800")),
     }

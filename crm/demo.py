@@ -6,9 +6,12 @@ from sqlalchemy import select
 from crm.accounts.models import User
 from crm.accounts.services import create_user, find_by_email
 from crm.audit.actor import Actor, acting_as
+from crm.expo.demo import seed_demo as seed_expo_demo
 from crm.extensions import db
+from crm.leads.demo import seed_demo as seed_leads_demo
 from crm.reference.models import InvestmentUnit
 from crm.reference.services import seed_reference_data
+from crm.reports.demo import seed_demo as seed_reports_demo
 
 DEMO_PASSWORD = "blueledger-demo"
 DEMO_USERS = [
@@ -39,5 +42,8 @@ def seed_demo() -> list[str]:
     with acting_as(Actor.system("demo data")):
         seed_reference_data()
         users = _seed_users()
+        seed_expo_demo()  # before the leads: their expo leads reuse its organisations
+        seed_leads_demo()
+        seed_reports_demo()
     lines = [f"demo login: {u.email} / {DEMO_PASSWORD} ({u.role})" for u in users]
     return lines

@@ -11,6 +11,11 @@ MODEL_MODULES = (
     "crm.organizations.models",
     "crm.expo.models",
     "crm.leads.models",
+    "crm.reminders.models",
+    "crm.tabular.models",
+    "crm.reports.models",
+    "crm.documents.models",
+    "crm.api.models",
 )
 
 

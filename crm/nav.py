@@ -6,6 +6,17 @@ from crm.accounts.access import may_visit
 # (endpoint, label, icon) in display order. Features add their entry here.
 NAV_ITEMS = [
     ("main.index", _l("Home"), "house"),
+    ("leads.my_day", _l("My day"), "sun"),
+    ("leads.projects", _l("Projects"), "briefcase"),
+    ("leads.board", _l("Pipeline board"), "kanban"),
+    ("leads.problems", _l("Problems log"), "exclamation-diamond"),
+    ("documents.index", _l("Documents"), "file-earmark-pdf"),
+    ("expo.events", _l("Expo"), "easel"),
+    ("organizations.index", _l("Organisations"), "buildings"),
+    ("reports.dashboard", _l("Pipeline review"), "speedometer2"),
+    ("reports.pipeline", _l("Signed projects"), "table"),
+    ("reminders.editions", _l("Exhibitor reminders"), "send"),
+    ("reminders.preferences", _l("Reminders"), "bell"),
 ]
 
 ADMIN_ITEMS = [
@@ -14,6 +25,7 @@ ADMIN_ITEMS = [
     ("reference.units", _l("Investment units"), "building"),
     ("audit.history", _l("History"), "clock-history"),
     ("audit.security", _l("Security log"), "shield-lock"),
+    ("reminders.outbox", _l("Outbox"), "envelope"),
 ]
 
 

@@ -146,3 +146,10 @@ def test_seed_demo_is_idempotent(runner, app):
     assert second.exit_code == 0, second.output
     roles = sorted(db.session.scalars(select(User.role)))
     assert roles == ["admin", "manager", "organizer", "staff", "staff"]
+
+
+def test_security_headers(client):
+    resp = client.get("/login")
+    assert resp.headers["X-Frame-Options"] == "DENY"
+    assert resp.headers["X-Content-Type-Options"] == "nosniff"
+    assert "default-src 'self'" in resp.headers["Content-Security-Policy"]

@@ -52,3 +52,8 @@ def test_every_string_has_a_chinese_translation():
 
 def test_every_string_in_the_code_is_in_a_catalog():
     assert catalogs.not_in_catalogs() == {}, "run `make messages` and translate the new strings"
+
+
+def test_a_form_without_csrf_explains_itself(client):
+    resp = client.post("/login", data={"email": "a@b.cn", "password": "x"}, without_csrf=True)
+    assert resp.status_code == 400 and "表单已过期" in resp.get_data(as_text=True)

@@ -11,6 +11,8 @@ from functools import wraps
 from flask import abort, current_app, jsonify, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import false, or_
+from werkzeug.datastructures import WWWAuthenticate
+from werkzeug.exceptions import Unauthorized
 
 from crm.accounts.roles import ADMIN, MANAGER, ORGANIZER, ROLES, STAFF
 
@@ -67,6 +69,9 @@ def enforce_access():
     if ANONYMOUS in roles:
         return None
     if not current_user.is_authenticated:
+        if request.path.startswith("/api/"):
+            # The API authenticates by token only (crm/api/auth.py): problem details + challenge.
+            raise Unauthorized(www_authenticate=WWWAuthenticate("Bearer"))
         if _wants_json():
             return jsonify(error="authentication required"), 401
         return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: b21cd1505367
+Revision ID: e2f54d7e38ff
 Revises: 
-Create Date: 2026-11-30 02:13:53.284244
+Create Date: 2026-11-30 03:32:16.538936
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = 'b21cd1505367'
+revision = 'e2f54d7e38ff'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -71,6 +71,17 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_investment_units')),
     sa.UniqueConstraint('name_zh', name=op.f('uq_investment_units_name_zh'))
     )
+    op.create_table('reminder_runs',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=32), nullable=False),
+    sa.Column('period', sa.String(length=16), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('lease_until', sa.DateTime(), nullable=True),
+    sa.Column('finished_at', sa.DateTime(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_reminder_runs')),
+    sa.UniqueConstraint('name', 'period', name='uq_reminder_runs_name_period')
+    )
     op.create_table('security_events',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('kind', sa.String(length=32), nullable=False),
@@ -88,6 +99,32 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_security_events_ip'), ['ip'], unique=False)
         batch_op.create_index(batch_op.f('ix_security_events_kind'), ['kind'], unique=False)
 
+    op.create_table('stage_probabilities',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('stage', sa.String(length=16), nullable=False),
+    sa.Column('probability_pct', sa.Numeric(precision=5, scale=2), nullable=True),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.CheckConstraint('probability_pct >= 0 AND probability_pct <= 100', name=op.f('ck_stage_probabilities_pct_range')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_stage_probabilities')),
+    sa.UniqueConstraint('stage', name=op.f('uq_stage_probabilities_stage'))
+    )
+    op.create_table('year_targets',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('year', sa.Integer(), nullable=False),
+    sa.Column('new_projects', sa.Integer(), nullable=True),
+    sa.Column('new_investment_wan', sa.Numeric(precision=14, scale=2), nullable=True),
+    sa.Column('started', sa.Integer(), nullable=True),
+    sa.Column('producing', sa.Integer(), nullable=True),
+    sa.Column('note', sa.String(length=500), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.CheckConstraint('new_investment_wan >= 0', name=op.f('ck_year_targets_new_investment_non_negative')),
+    sa.CheckConstraint('new_projects >= 0', name=op.f('ck_year_targets_new_projects_non_negative')),
+    sa.CheckConstraint('producing >= 0', name=op.f('ck_year_targets_producing_non_negative')),
+    sa.CheckConstraint('started >= 0', name=op.f('ck_year_targets_started_non_negative')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_year_targets')),
+    sa.UniqueConstraint('year', name=op.f('uq_year_targets_year'))
+    )
     op.create_table('booths',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('event_id', sa.Integer(), nullable=False),
@@ -101,6 +138,18 @@ def upgrade():
     with op.batch_alter_table('booths', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_booths_event_id'), ['event_id'], unique=False)
 
+    op.create_table('edition_reminder_plans',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('event_id', sa.Integer(), nullable=False),
+    sa.Column('deadline_days', sa.String(length=64), nullable=True),
+    sa.Column('missing_every_days', sa.Integer(), nullable=True),
+    sa.Column('starts_on', sa.Date(), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['event_id'], ['events.id'], name=op.f('fk_edition_reminder_plans_event_id_events'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_edition_reminder_plans')),
+    sa.UniqueConstraint('event_id', name=op.f('uq_edition_reminder_plans_event_id'))
+    )
     op.create_table('organizations',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name_zh', sa.String(length=255), nullable=True),
@@ -149,6 +198,22 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_users_role'), ['role'], unique=False)
         batch_op.create_index(batch_op.f('ix_users_unit_id'), ['unit_id'], unique=False)
 
+    op.create_table('api_tokens',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('prefix', sa.String(length=16), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('last_used_at', sa.DateTime(), nullable=True),
+    sa.Column('revoked_at', sa.DateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_api_tokens_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_api_tokens')),
+    sa.UniqueConstraint('token_hash', name=op.f('uq_api_tokens_token_hash'))
+    )
+    with op.batch_alter_table('api_tokens', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_api_tokens_user_id'), ['user_id'], unique=False)
+
     op.create_table('contacts',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('organization_id', sa.Integer(), nullable=False),
@@ -166,6 +231,91 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_contacts_email'), ['email'], unique=False)
         batch_op.create_index(batch_op.f('ix_contacts_organization_id'), ['organization_id'], unique=False)
 
+    op.create_table('documents',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('params', sa.JSON(), nullable=False),
+    sa.Column('title', sa.String(length=255), nullable=False),
+    sa.Column('locale', sa.String(length=8), nullable=False),
+    sa.Column('requester_id', sa.Integer(), nullable=True),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('error', sa.Text(), nullable=True),
+    sa.Column('fingerprint', sa.String(length=64), nullable=True),
+    sa.Column('job_id', sa.String(length=128), nullable=True),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('pdf', sa.LargeBinary(), nullable=True),
+    sa.Column('size_bytes', sa.Integer(), nullable=True),
+    sa.Column('page_count', sa.Integer(), nullable=True),
+    sa.Column('render_ms', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('started_at', sa.DateTime(), nullable=True),
+    sa.Column('finished_at', sa.DateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['requester_id'], ['users.id'], name=op.f('fk_documents_requester_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_documents'))
+    )
+    with op.batch_alter_table('documents', schema=None) as batch_op:
+        batch_op.create_index('ix_documents_kind_fingerprint', ['kind', 'fingerprint'], unique=False)
+        batch_op.create_index('ix_documents_requester_created', ['requester_id', 'created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_documents_requester_id'), ['requester_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_documents_status'), ['status'], unique=False)
+
+    op.create_table('mail_outbox',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=32), nullable=False),
+    sa.Column('dedupe_key', sa.String(length=400), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=True),
+    sa.Column('recipient_email', sa.String(length=255), nullable=False),
+    sa.Column('recipient_name', sa.String(length=255), nullable=True),
+    sa.Column('locale', sa.String(length=8), nullable=False),
+    sa.Column('record_type', sa.String(length=32), nullable=True),
+    sa.Column('record_id', sa.Integer(), nullable=True),
+    sa.Column('subject', sa.String(length=500), nullable=True),
+    sa.Column('body_text', sa.Text(), nullable=True),
+    sa.Column('body_html', sa.Text(), nullable=True),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('send_after', sa.DateTime(), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('lease_until', sa.DateTime(), nullable=True),
+    sa.Column('claim_token', sa.String(length=64), nullable=True),
+    sa.Column('enqueued_at', sa.DateTime(), nullable=True),
+    sa.Column('sent_at', sa.DateTime(), nullable=True),
+    sa.Column('last_error', sa.Text(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_mail_outbox_user_id_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_mail_outbox')),
+    sa.UniqueConstraint('dedupe_key', name=op.f('uq_mail_outbox_dedupe_key'))
+    )
+    with op.batch_alter_table('mail_outbox', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_mail_outbox_kind'), ['kind'], unique=False)
+        batch_op.create_index('ix_mail_outbox_record', ['record_type', 'record_id'], unique=False)
+        batch_op.create_index('ix_mail_outbox_status_send_after', ['status', 'send_after'], unique=False)
+        batch_op.create_index(batch_op.f('ix_mail_outbox_user_id'), ['user_id'], unique=False)
+
+    op.create_table('pending_uploads',
+    sa.Column('token', sa.String(length=64), nullable=False),
+    sa.Column('owner_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=64), nullable=False),
+    sa.Column('scope', sa.String(length=64), nullable=True),
+    sa.Column('filename', sa.String(length=255), nullable=False),
+    sa.Column('content', sa.LargeBinary(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['owner_id'], ['users.id'], name=op.f('fk_pending_uploads_owner_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('token', name=op.f('pk_pending_uploads'))
+    )
+    with op.batch_alter_table('pending_uploads', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_pending_uploads_created_at'), ['created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_pending_uploads_owner_id'), ['owner_id'], unique=False)
+
+    op.create_table('reminder_preferences',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=32), nullable=False),
+    sa.Column('enabled', sa.Boolean(), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_reminder_preferences_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_reminder_preferences')),
+    sa.UniqueConstraint('user_id', 'kind', name='uq_reminder_preferences_user_kind')
+    )
     op.create_table('exhibitors',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('event_id', sa.Integer(), nullable=False),
@@ -199,6 +349,7 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('organization_id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=255), nullable=False),
+    sa.Column('name_key', sa.String(length=255), nullable=False),
     sa.Column('cluster_code', sa.String(length=32), nullable=False),
     sa.Column('planned_investment_wan', sa.Numeric(precision=14, scale=2), nullable=False),
     sa.Column('source', sa.String(length=16), nullable=False),
@@ -233,6 +384,7 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_projects'))
     )
     with op.batch_alter_table('projects', schema=None) as batch_op:
+        batch_op.create_index('ix_projects_board', ['stage', 'planned_investment_wan', 'id', 'cluster_code', 'unit_id', 'owner_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_projects_cluster_code'), ['cluster_code'], unique=False)
         batch_op.create_index(batch_op.f('ix_projects_next_follow_up_on'), ['next_follow_up_on'], unique=False)
         batch_op.create_index(batch_op.f('ix_projects_organization_id'), ['organization_id'], unique=False)
@@ -243,6 +395,7 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_projects_source'), ['source'], unique=False)
         batch_op.create_index(batch_op.f('ix_projects_source_event_id'), ['source_event_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_projects_stage'), ['stage'], unique=False)
+        batch_op.create_index('ix_projects_stage_changed', ['stage_changed_at', 'id'], unique=False)
         batch_op.create_index('ix_projects_stage_owner', ['stage', 'owner_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_projects_started_on'), ['started_on'], unique=False)
         batch_op.create_index(batch_op.f('ix_projects_unit_id'), ['unit_id'], unique=False)
@@ -354,6 +507,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_projects_unit_id'))
         batch_op.drop_index(batch_op.f('ix_projects_started_on'))
         batch_op.drop_index('ix_projects_stage_owner')
+        batch_op.drop_index('ix_projects_stage_changed')
         batch_op.drop_index(batch_op.f('ix_projects_stage'))
         batch_op.drop_index(batch_op.f('ix_projects_source_event_id'))
         batch_op.drop_index(batch_op.f('ix_projects_source'))
@@ -364,6 +518,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_projects_organization_id'))
         batch_op.drop_index(batch_op.f('ix_projects_next_follow_up_on'))
         batch_op.drop_index(batch_op.f('ix_projects_cluster_code'))
+        batch_op.drop_index('ix_projects_board')
 
     op.drop_table('projects')
     with op.batch_alter_table('exhibitors', schema=None) as batch_op:
@@ -373,11 +528,35 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_exhibitors_event_id'))
 
     op.drop_table('exhibitors')
+    op.drop_table('reminder_preferences')
+    with op.batch_alter_table('pending_uploads', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_pending_uploads_owner_id'))
+        batch_op.drop_index(batch_op.f('ix_pending_uploads_created_at'))
+
+    op.drop_table('pending_uploads')
+    with op.batch_alter_table('mail_outbox', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_mail_outbox_user_id'))
+        batch_op.drop_index('ix_mail_outbox_status_send_after')
+        batch_op.drop_index('ix_mail_outbox_record')
+        batch_op.drop_index(batch_op.f('ix_mail_outbox_kind'))
+
+    op.drop_table('mail_outbox')
+    with op.batch_alter_table('documents', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_documents_status'))
+        batch_op.drop_index(batch_op.f('ix_documents_requester_id'))
+        batch_op.drop_index('ix_documents_requester_created')
+        batch_op.drop_index('ix_documents_kind_fingerprint')
+
+    op.drop_table('documents')
     with op.batch_alter_table('contacts', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_contacts_organization_id'))
         batch_op.drop_index(batch_op.f('ix_contacts_email'))
 
     op.drop_table('contacts')
+    with op.batch_alter_table('api_tokens', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_api_tokens_user_id'))
+
+    op.drop_table('api_tokens')
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_users_unit_id'))
         batch_op.drop_index(batch_op.f('ix_users_role'))
@@ -393,10 +572,13 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_organizations_cluster_code'))
 
     op.drop_table('organizations')
+    op.drop_table('edition_reminder_plans')
     with op.batch_alter_table('booths', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_booths_event_id'))
 
     op.drop_table('booths')
+    op.drop_table('year_targets')
+    op.drop_table('stage_probabilities')
     with op.batch_alter_table('security_events', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_security_events_kind'))
         batch_op.drop_index(batch_op.f('ix_security_events_ip'))
@@ -404,6 +586,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_security_events_at'))
 
     op.drop_table('security_events')
+    op.drop_table('reminder_runs')
     op.drop_table('investment_units')
     op.drop_table('industry_clusters')
     with op.batch_alter_table('events', schema=None) as batch_op:
