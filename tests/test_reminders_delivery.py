@@ -217,3 +217,25 @@ def test_550_fails_at_once_is_shown_to_admins_and_can_be_sent_again(app, users, 
     assert smtp.handler.data_attempts == {mid: 2}
     detail = admin.get(f"/reminders/outbox/{row.id}").get_data(as_text=True)
     assert "resend" in detail and mid.replace("<", "&lt;").replace(">", "&gt;") in detail
+
+
+def test_the_development_catcher_writes_each_mail_to_a_file(app, users, tmp_path, monkeypatch):
+    from aiosmtpd.controller import Controller
+
+    from crm.reminders.catcher import SaveToFolder
+
+    port = free_port()
+    controller = Controller(SaveToFolder(tmp_path / "mail"), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        monkeypatch.setitem(app.config, "MAIL_PORT", port)
+        monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")
+        staff = users["staff"]
+        make_step(make_project(staff), staff, days(0))
+        row = only_row()
+        assert deliver(row.id) == {"sent": 1}
+    finally:
+        controller.stop()
+    [saved] = (tmp_path / "mail").glob("*.eml")
+    assert f"outbox-{row.id}." in saved.name
+    assert f"Message-ID: {row.message_id(message_domain())}".encode() in saved.read_bytes()
