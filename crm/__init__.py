@@ -87,8 +87,9 @@ def register_templates(app: Flask) -> None:
 
     formatting.init_app(app)
     app.jinja_env.globals.update(
-        nav_items=lambda: nav.visible(nav.NAV_ITEMS),
-        admin_nav_items=lambda: nav.visible(nav.ADMIN_ITEMS),
+        nav_menus=nav.menus,
+        nav_entries=nav.all_entries,
+        user_menu_items=lambda: nav.visible(nav.USER_ITEMS),
         role_label=lambda role: ROLE_LABELS.get(role, role),
         country_name=country_name,
         history_of=history_of,

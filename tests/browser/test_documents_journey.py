@@ -21,6 +21,7 @@ def test_the_status_page_follows_the_job_and_offers_the_download(page, users, ru
     project = make_project(staff)
     sign_in(page, staff.email, TEST_PASSWORD)
     page.wait_for_url("**/")
+    page.click("[data-testid=menu-briefcase]")
     page.click("nav >> text=文档")
     page.click("[data-testid=new-brief]")
     page.click(f"[data-testid=brief-{project.id}]")

@@ -38,5 +38,5 @@ def test_phone_sized_screen_has_a_menu_button(browser, live_server, users):
     page.wait_for_url("**/")
     assert page.locator(".navbar-toggler").is_visible()
     page.click(".navbar-toggler")
-    page.locator("#mainnav .nav-link.dropdown-toggle").wait_for(state="visible")
+    page.locator("#mainnav .nav-link.dropdown-toggle", has_text="系统管理").wait_for(state="visible")
     context.close()
