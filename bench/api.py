@@ -14,20 +14,13 @@ Target: p95 < 60 ms and a number of statements that does not grow with the rows.
 from __future__ import annotations
 
 import itertools
-import os
-import statistics
 import sys
-import tempfile
 import time
-from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import leads as ledger  # noqa: E402  (bench/leads.py: its data set and app factory)
-from sqlalchemy import event, select, text  # noqa: E402
+import leads as ledger  # bench/leads.py: its data set
+from common import add_edition, add_user, analyze, bulk_insert, create_bench_app, measure
+from sqlalchemy import select
 
 EXHIBITORS = 5000
 REQUESTS = ledger.REQUESTS
@@ -36,28 +29,22 @@ TARGET_MS = 60.0
 
 def add_expo(db) -> int:
     """An edition with booths and EXHIBITORS registrations of the ledger's organisations."""
-    from crm.expo.models import Booth, Event, Exhibitor
+    from crm.expo.models import Booth, Exhibitor
     from crm.organizations.models import Organization
 
-    edition = Event(name_zh="2020 东亚海洋博览会", year=2020, starts_on=date(2020, 11, 20),
-                    ends_on=date(2020, 11, 22), public_registration_open=False)
-    db.session.add(edition)
-    db.session.commit()
-    ledger._bulk(db, Booth.__table__, [dict(event_id=edition.id, hall="A", code=f"A{i:05d}",
-                                            area_m2=Decimal(9)) for i in range(EXHIBITORS)])
+    edition = add_edition(db, EXHIBITORS, public_registration_open=False)
     booths = list(db.session.scalars(select(Booth.id).order_by(Booth.id)))
     orgs = list(db.session.scalars(select(Organization.id).order_by(Organization.id)
                                    .limit(EXHIBITORS)))
     statuses = itertools.cycle(["applied", "approved", "confirmed", "checked_in", "rejected"])
     modes = itertools.cycle(["offline", "online", "hybrid"])
-    ledger._bulk(db, Exhibitor.__table__, [
-        dict(event_id=edition.id, organization_id=org_id, status=next(statuses),
+    bulk_insert(db, Exhibitor.__table__, [
+        dict(event_id=edition, organization_id=org_id, status=next(statuses),
              mode=next(modes), booth_id=booths[i] if i % 2 else None,
              intended_deal_wan=Decimal(100 + i % 900), source="import")
         for i, org_id in enumerate(orgs)])
-    with db.engine.begin() as conn:
-        conn.execute(text("ANALYZE"))
-    return edition.id
+    analyze(db)
+    return edition
 
 
 def call(client, method: str, url: str, body):
@@ -66,47 +53,17 @@ def call(client, method: str, url: str, body):
         return client.open(url, method=method, json=body)
 
 
-def measure(client, method: str, url: str, bodies) -> tuple[float, float, int, set]:
-    """p50 and p95 in ms, the statements of the last request, and the statuses seen."""
-    from crm.extensions import db
-
-    statements = []
-    listener = lambda *args: statements.append(1)  # noqa: E731
-    for _ in range(3):  # warm caches (query plans, the token's last-use stamp)
-        call(client, method, url, next(bodies))
-    timings, statuses = [], set()
-    for _ in range(REQUESTS):
-        body = next(bodies)
-        statements.clear()
-        event.listen(db.engine, "before_cursor_execute", listener)
-        start = time.perf_counter()
-        resp = call(client, method, url, body)
-        timings.append((time.perf_counter() - start) * 1000)
-        event.remove(db.engine, "before_cursor_execute", listener)
-        statuses.add(resp.status_code)
-        assert resp.status_code < 500, (url, resp.get_data(as_text=True)[:300])
-    timings.sort()
-    p95 = timings[min(len(timings) - 1, int(round(0.95 * len(timings))) - 1)]
-    return statistics.median(timings), p95, len(statements), statuses
-
-
 def main() -> int:
-    url = os.environ.get("BENCH_DATABASE_URL") or \
-        f"sqlite:///{Path(tempfile.mkdtemp(prefix='bench-api-')) / 'bench.sqlite'}"
-    app = ledger._app(url)
+    app = create_bench_app("bench-api", TESTING=True)
     from crm.accounts.models import User
     from crm.api.services import create_token
     from crm.extensions import db
 
     with app.app_context():
-        ledger._reset(db, url)
         started = time.perf_counter()
         ids = ledger.build(db)
         edition = add_expo(db)
-        admin = User(email="admin@bench", display_name="管理员", role="admin", password_hash="x")
-        db.session.add(admin)
-        db.session.commit()
-        ids["admin"] = admin.id
+        ids["admin"] = add_user(db, "admin", "管理员").id
         print(f"database: {db.engine.dialect.name}; built in {time.perf_counter() - started:.1f}"
               f" s: " + ", ".join(f"{v:,} {k}" for k, v in ids["counts"].items())
               + f", {EXHIBITORS:,} exhibitors")
@@ -144,11 +101,13 @@ def main() -> int:
         print(f"{'who':8} {'request':44} {'p50 ms':>8} {'p95 ms':>8} {'SQL':>4}  status")
         worst = 0.0
         for who, method, label, path, bodies in scenarios:
-            p50, p95, n_sql, statuses = measure(clients[who], method, path, bodies)
-            worst = max(worst, p95)
-            flag = "" if p95 < TARGET_MS else "  <-- over target"
-            print(f"{who:8} {method + ' ' + label:44} {p50:8.1f} {p95:8.1f} {n_sql:4d}  "
-                  f"{','.join(map(str, sorted(statuses)))}{flag}")
+            # Three warm-up calls: query plans, the token's last-use stamp.
+            t = measure(lambda: call(clients[who], method, path, next(bodies)), REQUESTS,
+                        warm=3, engine=db.engine, accept=lambda status: status < 500)
+            worst = max(worst, t.p95)
+            flag = "" if t.p95 < TARGET_MS else "  <-- over target"
+            print(f"{who:8} {method + ' ' + label:44} {t.p50:8.1f} {t.p95:8.1f} "
+                  f"{t.statements:4d}  {','.join(map(str, sorted(t.statuses)))}{flag}")
         print(f"worst p95 {worst:.1f} ms (target < {TARGET_MS:.0f} ms)")
         # The reports' cost is the figures' own: the same functions timed without the API.
         from crm.expo.figures import edition_figures
@@ -156,12 +115,8 @@ def main() -> int:
 
         for label, compute in (("pipeline_figures(2022)", lambda: pipeline_figures(2022)),
                                ("edition_figures", lambda: edition_figures(edition))):
-            timings = []
-            for _ in range(5):
-                start = time.perf_counter()
-                compute()
-                timings.append((time.perf_counter() - start) * 1000)
-            print(f"service alone: {label:28} p50 {statistics.median(timings):8.1f} ms")
+            alone = measure(compute, 5, warm=0, accept=None).p50
+            print(f"service alone: {label:28} p50 {alone:8.1f} ms")
     return 0
 
 

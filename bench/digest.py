@@ -23,19 +23,15 @@ import tempfile
 import threading
 import time
 from datetime import datetime, timedelta
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from aiosmtpd.controller import Controller  # noqa: E402
-from sqlalchemy import event, insert, select, text  # noqa: E402
+from aiosmtpd.controller import Controller
+from common import ROOT, bulk_insert, counting_statements, reset_schema
+from sqlalchemy import select, text
 
 STAFF = int(os.environ.get("BENCH_STAFF", "1000"))
 STEPS = int(os.environ.get("BENCH_STEPS", "100000"))
 PROBLEMS = STEPS // 20
 WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
-CHUNK = 5000
 
 
 class Counting:
@@ -69,12 +65,6 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _bulk(db, table, rows) -> None:
-    with db.engine.begin() as conn:
-        for start in range(0, len(rows), CHUNK):
-            conn.execute(insert(table), rows[start:start + CHUNK])
-
-
 def build(db, today) -> None:
     from crm.accounts.models import User
     from crm.leads.models import NextStep, Problem, Project
@@ -86,15 +76,15 @@ def build(db, today) -> None:
     seed_reference_data()
     units = list(db.session.scalars(select(InvestmentUnit.id)))
     now = datetime(2020, 1, 1)
-    _bulk(db, User.__table__, [
+    bulk_insert(db, User.__table__, [
         dict(id=i + 1, email=f"staff{i}@bench.example", display_name=f"专员{i:04d}", role="staff",
              unit_id=units[i % len(units)], locale="en" if i % 10 == 0 else "zh_CN", active=True,
              password_hash="x", session_token=str(i), created_at=now) for i in range(STAFF)])
     projects_per_user = 10
-    _bulk(db, Organization.__table__, [
+    bulk_insert(db, Organization.__table__, [
         dict(id=i + 1, name_zh=f"青岛海洋科技有限公司{i}", name_en=f"Qingdao Marine Tech {i}",
              country="CN", created_at=now, updated_at=now) for i in range(STAFF * 2)])
-    _bulk(db, Project.__table__, [
+    bulk_insert(db, Project.__table__, [
         dict(id=i + 1, organization_id=i % (STAFF * 2) + 1, name=f"海洋装备产业园项目{i}",
              cluster_code="equipment", planned_investment_wan=10000, source="other",
              owner_id=i // projects_per_user + 1, unit_id=units[i % len(units)],
@@ -108,8 +98,8 @@ def build(db, today) -> None:
                           action=f"跟进第{i}项：约见企业负责人，确认用地和设备进口需求",
                           assignee_id=user + 1, due_on=today + timedelta(days=rnd.randint(-20, 40)),
                           created_at=now))
-    _bulk(db, NextStep.__table__, steps)
-    _bulk(db, Problem.__table__, [
+    bulk_insert(db, NextStep.__table__, steps)
+    bulk_insert(db, Problem.__table__, [
         dict(project_id=(i % STAFF) * projects_per_user + 1, owner_id=i % STAFF + 1,
              description=f"配套用电增容需协调（{i}）", status="open",
              due_on=today + timedelta(days=rnd.randint(-10, 20)), created_at=now)
@@ -135,11 +125,7 @@ def main() -> int:
               "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": port}
     app = create_app(config)
     with app.app_context():
-        if url.startswith("postgresql"):
-            with db.engine.begin() as conn:
-                conn.execute(text("DROP SCHEMA public CASCADE"))
-                conn.execute(text("CREATE SCHEMA public"))
-        db.create_all()
+        reset_schema(db, url)
         today = local_today()
         started = time.perf_counter()
         build(db, today)
@@ -148,17 +134,11 @@ def main() -> int:
 
         # Statements of one digest batch, measured in this process and rolled back.
         batch = digests.digest_recipients(today)[:app.config["DIGEST_BATCH_SIZE"]]
-        statements = 0
-
-        def count(*_args):
-            nonlocal statements
-            statements += 1
-
-        event.listen(db.engine, "before_cursor_execute", count)
-        built = time.perf_counter()
-        written = digests.build_digest_batch(batch, today)
-        built = time.perf_counter() - built
-        event.remove(db.engine, "before_cursor_execute", count)
+        with counting_statements(db.engine) as seen:
+            built = time.perf_counter()
+            written = digests.build_digest_batch(batch, today)
+            built = time.perf_counter() - built
+        statements = len(seen)
         db.session.rollback()
         print(f"one batch: {written} digests built with {statements} SQL statements "
               f"in {built * 1000:.0f} ms")

@@ -14,53 +14,27 @@ Target (issue 4): p95 < 60 ms and at most 15 statements per page.
 """
 from __future__ import annotations
 
+import json
 import os
 import random
-import statistics
 import sys
-import tempfile
 import time
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from sqlalchemy import event, insert, select, text  # noqa: E402
+from common import Timings, analyze, bulk_insert, client_for, create_bench_app, measure
+from sqlalchemy import select
 
 PROJECTS = int(os.environ.get("BENCH_PROJECTS", "20000"))
 ACTIVITIES_PER_PROJECT = 10
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "40"))
 TARGET_MS, TARGET_STATEMENTS = 60.0, 15
-CHUNK = 5000
 
 ORG_WORDS_ZH = ["海洋", "船舶", "海工", "冷链", "生物", "渔业", "港口", "航运", "装备", "能源", "牧场",
                 "医药", "物流", "科技", "发展", "国际", "蓝色", "深蓝", "海湾", "远洋"]
 ORG_WORDS_EN = ["Ocean", "Marine", "Ship", "Offshore", "Cold Chain", "Bio", "Fishery", "Port",
                 "Shipping", "Equipment", "Energy", "Ranch", "Pharma", "Logistics", "Tech",
                 "Blue", "Deep Sea", "Bay", "Pacific", "Harbour"]
-
-
-def _app(url: str):
-    os.environ.setdefault("BLUELEDGER_INSTANCE", tempfile.mkdtemp(prefix="bench-leads-instance-"))
-    from crm import create_app
-
-    return create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True, "SERVER_NAME": None,
-                       "RATELIMIT_ENABLED": False})
-
-
-def _reset(db, url: str) -> None:
-    if url.startswith("postgresql"):
-        with db.engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-    db.create_all()
-
-
-def _bulk(db, table, rows) -> None:
-    with db.engine.begin() as conn:
-        for start in range(0, len(rows), CHUNK):
-            conn.execute(insert(table), rows[start:start + CHUNK])
 
 
 def build(db) -> dict:
@@ -84,7 +58,7 @@ def build(db) -> dict:
     for u in users:
         u.update(locale="zh_CN", active=True, password_hash="x", session_token=f"t-{u['email']}",
                  created_at=datetime(2020, 1, 1))
-    _bulk(db, User.__table__, users)
+    bulk_insert(db, User.__table__, users)
     user_rows = db.session.execute(select(User.id, User.role, User.unit_id)).all()
     staff = [(uid, unit) for uid, role, unit in user_rows if role == "staff"]
     manager_id = next(uid for uid, role, _ in user_rows if role == "manager")
@@ -97,7 +71,7 @@ def build(db) -> dict:
                          name_en_key=normalize_name(en),
                          country=rnd.choice(["CN"] * 8 + ["JP", "KR", "NO", "SG"]),
                          created_at=datetime(2020, 1, 1), updated_at=datetime(2020, 1, 1)))
-    _bulk(db, Organization.__table__, orgs)
+    bulk_insert(db, Organization.__table__, orgs)
     org_ids = list(db.session.scalars(select(Organization.id).order_by(Organization.id)))
 
     today = date.today()
@@ -124,7 +98,7 @@ def build(db) -> dict:
         if stage in MILESTONE_FIELD:
             row[MILESTONE_FIELD[stage]] = changed.date()
         projects.append(row)
-    _bulk(db, Project.__table__, projects)
+    bulk_insert(db, Project.__table__, projects)
     project_rows = db.session.execute(select(Project.id, Project.owner_id, Project.stage)).all()
 
     activities, changes, steps, problems, audit = [], [], [], [], []
@@ -136,9 +110,11 @@ def build(db) -> dict:
                                    outcome="待回复", author_id=owner_id,
                                    created_at=datetime(2021, 1, 1)))
         changes.append(dict(project_id=pid, from_stage=None, to_stage="identified",
-                            changed_at=datetime(2021, 1, 1), actor_id=owner_id, actor_label="专员"))
+                            from_entered_at=None, changed_at=datetime(2021, 1, 1),
+                            actor_id=owner_id, actor_label="专员"))
         if stage != "identified":
             changes.append(dict(project_id=pid, from_stage="identified", to_stage=stage,
+                                from_entered_at=datetime(2021, 1, 1),
                                 changed_at=datetime(2022, 1, 1), actor_id=owner_id,
                                 actor_label="专员"))
         steps.append(dict(project_id=pid, action="回访", assignee_id=owner_id,
@@ -149,23 +125,23 @@ def build(db) -> dict:
                                  due_on=today + timedelta(days=rnd.randint(-20, 20)),
                                  status=rnd.choice(["open", "resolved"]),
                                  created_at=datetime(2021, 1, 1)))
-        for field in ("name", "stage", "planned_investment_wan", "owner_id", "next_follow_up_on"):
-            audit.append(dict(entity="projects", entity_id=pid, action="create", field=field,
-                              new_value="…", actor_kind="user", actor_label="staff@bench",
-                              actor_user_id=owner_id, at=datetime(2021, 1, 1)))
-    _bulk(db, Activity.__table__, activities)
-    _bulk(db, StageChange.__table__, changes)
-    _bulk(db, NextStep.__table__, steps)
-    _bulk(db, Problem.__table__, problems)
-    _bulk(db, AuditLog.__table__, audit)
-    # Fresh statistics, as a running database has them (PostgreSQL: autovacuum; its visibility
-    # map also lets index-only scans skip the table).
-    if db.engine.dialect.name == "postgresql":
-        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("VACUUM ANALYZE"))
-    else:
-        with db.engine.begin() as conn:
-            conn.execute(text("ANALYZE"))
+        # History as the app writes it: one JSON row for the creation, then field changes.
+        audit.append(dict(entity="projects", entity_id=pid, action="create", field=None,
+                          new_value=json.dumps({"name": f"项目{pid}", "owner_id": str(owner_id)},
+                                               ensure_ascii=False),
+                          actor_kind="user", actor_label="staff@bench", actor_user_id=owner_id,
+                          at=datetime(2021, 1, 1)))
+        for field in ("stage", "planned_investment_wan", "next_follow_up_on", "tags"):
+            audit.append(dict(entity="projects", entity_id=pid, action="update", field=field,
+                              old_value="…", new_value="…", actor_kind="user",
+                              actor_label="staff@bench", actor_user_id=owner_id,
+                              at=datetime(2021, 1, 2)))
+    bulk_insert(db, Activity.__table__, activities)
+    bulk_insert(db, StageChange.__table__, changes)
+    bulk_insert(db, NextStep.__table__, steps)
+    bulk_insert(db, Problem.__table__, problems)
+    bulk_insert(db, AuditLog.__table__, audit)
+    analyze(db)
     busiest_staff = max(staff, key=lambda s: sum(1 for _, o, _ in project_rows if o == s[0]))[0]
     own_project = next(pid for pid, o, _ in project_rows if o == busiest_staff)
     return dict(manager=manager_id, staff=busiest_staff, project=own_project,
@@ -174,44 +150,19 @@ def build(db) -> dict:
                             next_steps=len(steps), problems=len(problems), audit=len(audit)))
 
 
-def _p95(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(0.95 * len(ordered))) - 1)]
-
-
-def measure(app, db, user_id: int, url: str) -> tuple[float, float, float, int]:
+def measure_page(app, db, user_id: int, url: str) -> Timings:
     from crm.accounts.models import User
 
-    user = db.session.get(User, user_id)
-    client = app.test_client()
-    with client.session_transaction() as sess:
-        sess["_user_id"] = user.get_id()
-        sess["_fresh"] = True
-    statements = []
-    listener = lambda *args: statements.append(1)  # noqa: E731
-    for _ in range(3):  # warm caches (templates, translations, query plans)
-        assert client.get(url).status_code == 200, url
-    timings, cpu = [], []
-    for _ in range(REQUESTS):
-        statements.clear()
-        event.listen(db.engine, "before_cursor_execute", listener)
-        start, start_cpu = time.perf_counter(), time.process_time()
-        resp = client.get(url)
-        timings.append((time.perf_counter() - start) * 1000)
-        cpu.append((time.process_time() - start_cpu) * 1000)
-        event.remove(db.engine, "before_cursor_execute", listener)
-        assert resp.status_code == 200, (url, resp.status_code)
-    return statistics.median(timings), _p95(timings), _p95(cpu), len(statements)
+    client = client_for(app, db.session.get(User, user_id).get_id())
+    # Three warm-up requests: templates, translations, query plans.
+    return measure(lambda: client.get(url), REQUESTS, warm=3, engine=db.engine)
 
 
 def main() -> int:
-    url = os.environ.get("BENCH_DATABASE_URL") or \
-        f"sqlite:///{Path(tempfile.mkdtemp(prefix='bench-leads-')) / 'bench.sqlite'}"
-    app = _app(url)
+    app = create_bench_app("bench-leads", TESTING=True)
     from crm.extensions import db
 
     with app.app_context():
-        _reset(db, url)
         started = time.perf_counter()
         ids = build(db)
         built = time.perf_counter() - started
@@ -240,10 +191,12 @@ def main() -> int:
         print(f"{'who':8} {'page':44} {'p50 ms':>8} {'p95 ms':>8} {'cpu p95':>8} {'SQL':>4}")
         worst_p95, worst_sql = 0.0, 0
         for who, label, path in scenarios:
-            p50, p95, cpu95, n_sql = measure(app, db, ids[who], path)
-            worst_p95, worst_sql = max(worst_p95, p95), max(worst_sql, n_sql)
-            flag = "" if p95 < TARGET_MS and n_sql <= TARGET_STATEMENTS else "  <-- over target"
-            print(f"{who:8} {label:44} {p50:8.1f} {p95:8.1f} {cpu95:8.1f} {n_sql:4d}{flag}")
+            t = measure_page(app, db, ids[who], path)
+            worst_p95, worst_sql = max(worst_p95, t.p95), max(worst_sql, t.statements)
+            flag = "" if t.p95 < TARGET_MS and t.statements <= TARGET_STATEMENTS \
+                else "  <-- over target"
+            print(f"{who:8} {label:44} {t.p50:8.1f} {t.p95:8.1f} {t.cpu_p95:8.1f} "
+                  f"{t.statements:4d}{flag}")
         ok = worst_p95 < TARGET_MS and worst_sql <= TARGET_STATEMENTS
         print(f"worst p95 {worst_p95:.1f} ms, most statements {worst_sql} "
               f"(target < {TARGET_MS:.0f} ms, ≤ {TARGET_STATEMENTS}): {'OK' if ok else 'OVER'}")

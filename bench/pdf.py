@@ -20,20 +20,16 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
-os.environ.setdefault("BENCH_PROJECTS", "2000")
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
-sys.path.insert(0, str(HERE))
+os.environ.setdefault("BENCH_PROJECTS", "2000")  # read by bench/leads.py when imported
 
 import api as expo_bench  # noqa: E402  (bench/api.py: the expo edition)
-import leads as ledger  # noqa: E402  (bench/leads.py: the ledger and the app factory)
-from sqlalchemy import event, select  # noqa: E402
+import leads as ledger  # noqa: E402  (bench/leads.py: the ledger)
+from common import Timings, counting_statements, create_bench_app, measure, ms  # noqa: E402
+from sqlalchemy import select  # noqa: E402
 
 ISSUE_FLOOR_MS = 360.0
 BULLETIN_TARGET_MS = 2000.0
@@ -48,24 +44,9 @@ FLOOR_HTML = (
 )
 
 
-def _ms(start: float) -> float:
-    return (time.perf_counter() - start) * 1000
-
-
-def _p95(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(0.95 * len(ordered))) - 1)]
-
-
-def timed(fn, runs: int = RUNS) -> tuple[float, float, float]:
-    """(p50 ms, p95 ms, CPU p50 ms) of fn()."""
-    wall, cpu = [], []
-    for _ in range(runs):
-        start, start_cpu = time.perf_counter(), time.process_time()
-        fn()
-        wall.append(_ms(start))
-        cpu.append((time.process_time() - start_cpu) * 1000)
-    return statistics.median(wall), _p95(wall), statistics.median(cpu)
+def timed(fn, runs: int = RUNS) -> Timings:
+    """fn() timed `runs` times (a render is not a request: no warm-up, no status)."""
+    return measure(fn, runs, warm=0, accept=None)
 
 
 def paired(fn_a, fn_b, runs: int = RUNS) -> tuple[tuple[float, float], tuple[float, float]]:
@@ -76,7 +57,7 @@ def paired(fn_a, fn_b, runs: int = RUNS) -> tuple[tuple[float, float], tuple[flo
         for key, fn in (("a", fn_a), ("b", fn_b)):
             start, start_cpu = time.perf_counter(), time.process_time()
             fn()
-            samples[key][0].append(_ms(start))
+            samples[key][0].append(ms(start))
             samples[key][1].append((time.process_time() - start_cpu) * 1000)
     return tuple((statistics.median(w), statistics.median(c))  # type: ignore[return-value]
                  for w, c in samples.values())
@@ -103,7 +84,7 @@ def forked(html: str, runs: int = 8) -> float:
             os.close(read)
             start = time.perf_counter()
             render_pdf(html)
-            os.write(write, f"{_ms(start)}".encode())
+            os.write(write, f"{ms(start)}".encode())
             os._exit(0)
         os.close(write)
         with os.fdopen(read) as pipe:
@@ -114,14 +95,9 @@ def forked(html: str, runs: int = 8) -> float:
 
 def counted(db, fn):
     """fn()'s result and the number of SQL statements it ran."""
-    statements = []
-    listener = lambda *args: statements.append(1)  # noqa: E731
-    event.listen(db.engine, "before_cursor_execute", listener)
-    try:
+    with counting_statements(db.engine) as seen:
         result = fn()
-    finally:
-        event.remove(db.engine, "before_cursor_execute", listener)
-    return result, len(statements)
+    return result, len(seen)
 
 
 def prepare(db, ids: dict) -> int:
@@ -171,33 +147,32 @@ def brief_figures(db, label: str, project_id: int, user, first: bool = False) ->
     if first:
         start = time.perf_counter()
         import weasyprint  # noqa: F401
-        imported = _ms(start)
+        imported = ms(start)
         start = time.perf_counter()
         render.render_pdf(html)
-        lines.append(f"first render in a fresh process: {_ms(start):.0f} ms "
+        lines.append(f"first render in a fresh process: {ms(start):.0f} ms "
                      f"(+ {imported:.0f} ms importing)")
     pdf, pages = render.render_pdf(html)
-    p50, p95, cpu = timed(lambda: render.render_pdf(html))
+    steady = timed(lambda: render.render_pdf(html))
     whole = timed(lambda: render.render_pdf(
-        services.render_html("brief", services.build_context("brief", params, user))))[0]
+        services.render_html("brief", services.build_context("brief", params, user)))).p50
     print(f"\n{label} ({pages} page(s), {len(pdf) / 1024:.0f} KB, fonts subset and embedded)")
     print(f"  data: {statements} SQL statements, "
-          f"{timed(lambda: services.build_context('brief', params, user))[0]:.0f} ms; "
-          f"HTML {timed(lambda: services.render_html('brief', context))[0]:.1f} ms")
+          f"{timed(lambda: services.build_context('brief', params, user)).p50:.0f} ms; "
+          f"HTML {timed(lambda: services.render_html('brief', context)).p50:.1f} ms")
     for line in lines:
         print(f"  {line}")
-    print(f"  steady state: p50 {p50:.0f} ms, p95 {p95:.0f} ms, CPU p50 {cpu:.0f} ms")
+    print(f"  steady state: p50 {steady.p50:.0f} ms, p95 {steady.p95:.0f} ms, "
+          f"CPU p50 {steady.cpu_p50:.0f} ms")
     print(f"  in a work horse forked from a preloaded worker: p50 {forked(html):.0f} ms")
     print(f"  the whole job (data + HTML + PDF), steady: p50 {whole:.0f} ms")
     return html
 
 
 def main() -> int:
-    url = os.environ.get("BENCH_DATABASE_URL") or \
-        f"sqlite:///{Path(tempfile.mkdtemp(prefix='bench-pdf-')) / 'bench.sqlite'}"
     print(f"import weasyprint in a fresh interpreter: {import_cost():.0f} ms "
           "(paid once per worker)")
-    app = ledger._app(url)
+    app = create_bench_app("bench-pdf", TESTING=True)
     from flask_babel import force_locale
 
     from crm.accounts.models import User
@@ -206,7 +181,6 @@ def main() -> int:
     from crm.leads.models import Project
 
     with app.app_context(), force_locale("zh_CN"):
-        ledger._reset(db, url)
         started = time.perf_counter()
         ids = ledger.build(db)
         expo_bench.add_expo(db)
@@ -242,11 +216,11 @@ def main() -> int:
             pack = {"project_ids": biggest[:size], "title": "船舶海工对接会", "meeting_on": None}
             start = time.perf_counter()
             context, statements = counted(db, lambda: services.build_context("pack", pack, manager))
-            data_ms = _ms(start)
+            data_ms = ms(start)
             html = services.render_html("pack", context)
             start = time.perf_counter()
             pdf, pages = render.render_pdf(html)
-            render_ms = _ms(start)
+            render_ms = ms(start)
             print(f"{size:>4} projects {pages:>6} {len(pdf) / 1024:>6.0f} {statements:>4} "
                   f"{data_ms:>8.0f} {render_ms:>10.0f} {render_ms / pages:>8.0f}")
 
@@ -260,10 +234,10 @@ def main() -> int:
                             ("year", {"period": "year", "year": today.year, "number": None})):
             context, statements = counted(
                 db, lambda: services.build_context("bulletin", spec, manager))
-            data_ms = timed(lambda: services.build_context("bulletin", spec, manager), runs=5)[0]
+            data_ms = timed(lambda: services.build_context("bulletin", spec, manager), runs=5).p50
             html = services.render_html("bulletin", context)
             pdf, pages = render.render_pdf(html)
-            render_ms = timed(lambda: render.render_pdf(html), runs=5)[0]
+            render_ms = timed(lambda: render.render_pdf(html), runs=5).p50
             worst = max(worst, data_ms + render_ms)
             print(f"{label:>16} {pages:>6} {len(pdf) / 1024:>5.0f} {statements:>4} {data_ms:>8.0f} "
                   f"{render_ms:>11.0f} {data_ms + render_ms:>7.0f}")

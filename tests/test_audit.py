@@ -1,10 +1,13 @@
 """The one audit mechanism: field-level history with the actor, in the same transaction."""
-from sqlalchemy import select
+import pytest
+from sqlalchemy import select, text
 
 from crm.audit.actor import Actor, acting_as
-from crm.audit.history import history_of, record_event
+from crm.audit.history import ANALYZE_AFTER, create_many, history_of, record_event
 from crm.audit.models import AuditLog, SecurityEvent
 from crm.extensions import db
+from crm.organizations.models import Contact, Organization
+from crm.organizations.services import create_organizations, new_organization
 from crm.reference.models import InvestmentUnit
 from crm.reference.services import save_unit
 
@@ -26,6 +29,45 @@ def test_create_update_delete_are_recorded_with_the_actor(app, reference_data):
     db.session.delete(unit)
     db.session.commit()
     assert history_of("investment_units", unit.id)[0].action == "delete"
+
+
+def test_records_created_in_bulk_get_the_history_a_flush_writes(app, reference_data):
+    """create_many: one INSERT per batch instead of an ORM object per record, yet the same
+    create rows (defaults included, as the ORM applies them), in the order of the rows."""
+    data = dict(name_en="Harbour Tech Co., Ltd.", city="青岛", cluster_code="fisheries",
+                email="info@harbour.cn")
+    with acting_as(Actor.job("bulk")):
+        flushed = new_organization(dict(data, name_zh="港湾科技有限公司"))
+        db.session.flush()
+        ids = create_organizations([dict(data, name_zh=f"港湾科技{i}有限公司") for i in range(3)])
+        db.session.commit()
+    rows = {org.id: org for org in db.session.scalars(select(Organization))}
+    assert [rows[i].name_zh for i in ids] == [f"港湾科技{i}有限公司" for i in range(3)]
+    assert rows[ids[0]].name_zh_key == "港湾科技0" and rows[ids[0]].country == "CN"
+    reference = history_of("organizations", flushed.id)[0].created_fields
+    bulk = history_of("organizations", ids[0])
+    assert len(bulk) == 1 and (bulk[0].action, bulk[0].actor_kind) == ("create", "job")
+    assert bulk[0].created_fields == dict(reference, name_zh="港湾科技0有限公司")
+    assert reference["country"] == "CN" and reference["email_domain"] == "harbour.cn"
+
+    # A column a row leaves out gets its default, also when other rows set it.
+    contacts = create_many(Contact, [dict(organization_id=ids[0], name="王海"),
+                                     dict(organization_id=ids[0], name="Ann", language="en")])
+    db.session.commit()
+    assert [db.session.get(Contact, i).language for i in contacts] == ["zh_CN", "en"]
+    assert history_of("contacts", contacts[0])[0].created_fields == {
+        "organization_id": str(ids[0]), "name": "王海", "language": "zh_CN"}
+    assert create_many(Contact, []) == []
+
+
+def test_a_large_bulk_creation_refreshes_the_planner_statistics(app, reference_data):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL keeps plans made for the table's former size")
+    create_organizations([{"name_zh": f"统计{i}"} for i in range(ANALYZE_AFTER)])
+    tuples = db.session.scalar(text(
+        "SELECT reltuples FROM pg_class WHERE relname = 'organizations'"))
+    db.session.commit()
+    assert tuples >= ANALYZE_AFTER
 
 
 def test_history_is_part_of_the_same_transaction(app, reference_data):

@@ -50,6 +50,7 @@ def make_project(owner, *, name="深远海养殖工船项目", org_zh="青岛蓝
     for from_stage, to_stage in [(None, "identified"), ("identified", "negotiating"),
                                  ("negotiating", stage)]:
         db.session.add(StageChange(project_id=project.id, from_stage=from_stage, to_stage=to_stage,
+                                   from_entered_at=project.created_at if from_stage else None,
                                    actor_id=owner.id, actor_label=owner.display_name))
     for i in range(activities):
         db.session.add(Activity(project_id=project.id, kind="visit",

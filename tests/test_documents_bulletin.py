@@ -40,7 +40,7 @@ def utc(*local) -> datetime:
 
 def move(project, to_stage, at, from_stage="negotiating"):
     db.session.add(StageChange(project_id=project.id, from_stage=from_stage, to_stage=to_stage,
-                               changed_at=at, actor_label="test"))
+                               from_entered_at=project.created_at, changed_at=at, actor_label="test"))
 
 
 @pytest.fixture

@@ -5,14 +5,16 @@ import re
 from decimal import Decimal
 
 from openpyxl import load_workbook
-from sqlalchemy import func, select
+from sqlalchemy import event as sa_event, func, select
 
+from crm.audit.history import history_of
 from crm.audit.models import AuditLog
 from crm.expo import services
 from crm.expo.models import Exhibitor
 from crm.extensions import db
 from crm.organizations.models import Contact, Organization
 from crm.organizations.normalize import credit_code_check_char
+from crm.organizations.services import add_contact
 from crm.tabular.models import PendingUpload
 from tests.test_expo_services import make_event, make_org
 from tests.test_tabular import xlsx_bytes
@@ -93,6 +95,21 @@ def test_commit_imports_valid_rows_once_and_reimport_changes_nothing(app, users,
     assert nichirei.cluster_code == "cold_chain"
     history = db.session.scalar(select(AuditLog).where(AuditLog.entity == "exhibitors"))
     assert history.actor_kind == "import" and "展商.xlsx" in history.actor_label
+    # Records created in bulk get the history the ORM's flush would have written.
+    created = history_of("exhibitors", haigong.id)[0]
+    assert created.action == "create" and created.created_fields == {
+        "event_id": str(event.id), "organization_id": str(haigong.organization_id),
+        "status": "approved", "mode": "hybrid", "booth_id": str(haigong.booth_id),
+        "intended_deal_wan": "1200.50", "contact_id": str(haigong.contact_id),
+        "source": "import"}
+    org_created = history_of("organizations", haigong.organization_id)[0].created_fields
+    assert org_created == {"name_zh": "青岛海工装备有限公司", "name_en": "Qingdao Haigong Co., Ltd.",
+                           "credit_code": CODE, "country": "CN", "cluster_code": "shipbuilding",
+                           "email_domain": "haigong.cn"}
+    contact_log = history_of("contacts", haigong.contact_id)[0]
+    assert contact_log.actor_kind == "import" and contact_log.created_fields["language"] == "zh_CN"
+    assert db.session.scalar(select(func.count()).select_from(AuditLog).where(
+        AuditLog.action == "create", AuditLog.actor_kind == "import")) == 6
     assert count(PendingUpload) == 0
     audit_rows = count(AuditLog)
 
@@ -122,6 +139,53 @@ def test_english_headers_csv_gb18030_and_existing_organisations(app, users, logi
     assert (ex.booth.code, ex.intended_deal_wan) == ("A02", Decimal("88.00"))
 
 
+def test_known_contacts_are_reused_and_new_ones_added(app, users, login):
+    event = setup_event()
+    known = make_org("东方海洋科技有限公司", "Oriental Ocean Tech", country="JP")
+    add_contact(known, name="Sato Ken", phone="+81 3 0000 0000")
+    rows = ("English name,Country,Contact,Email,Title\n"
+            "Oriental Ocean Tech,JP,sato ken,sato@oriental.jp,CEO\n"
+            "Western Ocean,GB,Ann Lee,ann@western.co.uk,\n")
+    organizer = login(users["organizer"])
+    resp = upload(organizer, event, rows.encode(), "contacts.csv")
+    organizer.post(f"/expo/events/{event.id}/import/commit", data={"token": token_of(resp)})
+    sato = db.session.scalar(select(Contact).where(Contact.organization_id == known.id))
+    assert count(Contact) == 2  # Sato was known (name compared case-blind): filled, not added
+    assert (sato.email, sato.title, sato.phone) == ("sato@oriental.jp", "CEO", "+81 3 0000 0000")
+    ann = db.session.scalar(select(Contact).where(Contact.name == "Ann Lee"))
+    assert ann.language == "en" and ann.organization.name_en == "Western Ocean"
+    by_org = {e.organization_id: e.contact_id for e in db.session.scalars(select(Exhibitor))}
+    assert by_org == {known.id: sato.id, ann.organization_id: ann.id}
+
+
+def test_commit_runs_a_fixed_number_of_look_ups_whatever_the_rows(app, users, login):
+    organizer = login(users["organizer"])
+
+    def commit(rows: int, edition: str) -> list[str]:
+        event = make_event(name_zh=edition)
+        data = "中文名称,国家/地区,联系人,邮箱\n" + "".join(
+            f"{edition}企业{i},CN,联系人{i},c{i}@{edition}{i}.cn\n" for i in range(rows))
+        token = token_of(upload(organizer, event, data.encode(), "x.csv"))
+        statements = []
+
+        def seen(_conn, _cursor, statement, *_args):
+            statements.append(statement.split(None, 1)[0].upper())
+
+        sa_event.listen(db.engine, "before_cursor_execute", seen)
+        try:
+            resp = organizer.post(f"/expo/events/{event.id}/import/commit", data={"token": token})
+        finally:
+            sa_event.remove(db.engine, "before_cursor_execute", seen)
+        assert resp.status_code == 302 and count(Exhibitor) >= rows
+        return statements
+
+    few, many = commit(5, "甲"), commit(40, "乙")
+    assert few.count("SELECT") == many.count("SELECT")
+    if db.engine.dialect.name == "postgresql":
+        # The inserts go in batches too (SQLite inserts a row per statement to learn its id).
+        assert len(few) == len(many)
+
+
 def test_booth_taken_by_another_exhibitor_is_a_row_error(app, users, login):
     event = setup_event()
     holder = services.register_exhibitor(event, organization_id=make_org("占位公司").id)
@@ -147,6 +211,7 @@ def test_hostile_and_oversized_files_are_refused_with_a_message(app, users, logi
     # Beyond the request limit the server refuses before reading (413).
     big = b"x" * (app.config["MAX_CONTENT_LENGTH"] + 1)
     assert upload(organizer, event, big, "x.csv").status_code == 413
+    assert organizer.post(f"/expo/events/{event.id}/import", data={}).status_code == 422
     assert count(PendingUpload) == 0
 
 

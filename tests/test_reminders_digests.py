@@ -125,6 +125,7 @@ def test_the_weekly_summary_for_managers(app, users, make_user, reference_data):
     make_project(staff, name="上上周签约").signed_on = week_start - timedelta(days=1)
     db.session.add_all([
         StageChange(project_id=signed.id, from_stage="intention", to_stage="signed",
+                    from_entered_at=utc_at(week_start, utcnow().time()),
                     changed_at=utc_at(week_start + timedelta(days=2), utcnow().time()),
                     actor_label="test"),
         StageChange(project_id=signed.id, from_stage=None, to_stage="identified",

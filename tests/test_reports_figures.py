@@ -13,14 +13,17 @@ from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from crm.extensions import db
+from crm.leads import services
 from crm.leads.models import NextStep, Problem, Project, StageChange
 from crm.organizations.models import Organization
 from crm.reference.models import InvestmentUnit
 from crm.reports import figures
 from crm.reports.models import StageProbability, YearTarget
-from crm.timeutil import local_today
+from crm.timeutil import local_today, utcnow
+from tests.leads_support import make_project
 
 D = Decimal
 
@@ -114,9 +117,12 @@ def build_dataset(make_user) -> dict:
     db.session.flush()
 
     def moves(key, *steps):
+        entered = projects[key].created_at
         for from_stage, to_stage, at in steps:
             db.session.add(StageChange(project_id=projects[key].id, from_stage=from_stage,
+                                       from_entered_at=entered if from_stage else None,
                                        to_stage=to_stage, changed_at=at, actor_label="test"))
+            entered = at
 
     # Durations (days) in 2020: identified b10 60, b4 10, b9 20, b12 6; contacted b10 4,
     # b12 30; negotiating b10 40, b4 30+10, b5 183; on_hold b4 30+10.
@@ -368,17 +374,59 @@ def test_stays_with_the_same_timestamp_are_ordered_by_their_record(app, make_use
                       created_at=datetime(2021, 3, 1))
     db.session.add(project)
     db.session.flush()
+    entered = project.created_at
     for from_stage, to_stage, at in [("identified", "contacted", datetime(2021, 3, 11)),
                                      ("contacted", "negotiating", datetime(2021, 3, 11)),
                                      ("negotiating", "intention", datetime(2021, 3, 21))]:
         db.session.add(StageChange(project_id=project.id, from_stage=from_stage, to_stage=to_stage,
-                                   changed_at=at, actor_label="import"))
+                                   from_entered_at=entered, changed_at=at, actor_label="import"))
+        entered = at
     db.session.commit()
     assert figures.pipeline_figures(2021)["time_in_stage"] == {
         "identified": {"projects": 1, "median_days": D("10.0")},
         "contacted": {"projects": 1, "median_days": D("0.0")},
         "negotiating": {"projects": 1, "median_days": D("10.0")},
     }
+
+
+def test_each_move_records_when_the_stage_it_ends_began(app, users):
+    """The services stamp every stage change with the project's previous `stage_changed_at`:
+    the stay it ends, which is all the median time in stage reads."""
+    staff = users["staff"]
+    project = make_project(staff)
+    entered = utcnow() - timedelta(days=12)
+    project.stage_changed_at = entered  # as if it had entered "identified" twelve days ago
+    db.session.commit()
+    services.change_stage(project, "contacted", actor=staff)
+    services.change_stage(project, "negotiating", actor=staff)
+    first, *moves = db.session.scalars(select(StageChange).where(
+        StageChange.project_id == project.id).order_by(StageChange.id))
+    assert (first.from_stage, first.from_entered_at) == (None, None)
+    assert [(m.from_stage, m.from_entered_at) for m in moves] == [
+        ("identified", entered), ("contacted", moves[0].changed_at)]
+    time_in_stage = figures.pipeline_figures(local_today().year)["time_in_stage"]
+    assert time_in_stage["identified"] == {"projects": 1, "median_days": D("12.0")}
+    assert time_in_stage["contacted"] == {"projects": 1, "median_days": D("0.0")}
+
+
+def test_a_move_out_of_a_stage_must_say_when_the_stage_began(app, users):
+    project = make_project(users["staff"])
+    db.session.add(StageChange(project_id=project.id, from_stage="identified", to_stage="contacted",
+                               actor_label="test"))
+    with pytest.raises(IntegrityError):
+        db.session.commit()
+    db.session.rollback()
+
+
+def test_the_demo_stays_follow_each_other(app):
+    from crm.demo import seed_demo
+
+    seed_demo()
+    changes = db.session.scalars(select(StageChange).order_by(StageChange.project_id, StageChange.id)).all()
+    assert len(changes) > 30
+    for before, change in zip(changes, changes[1:]):
+        if change.project_id == before.project_id:
+            assert change.from_entered_at == before.changed_at <= change.changed_at
 
 
 def test_the_demo_holds_the_2021_plan_and_is_idempotent(app):

@@ -172,7 +172,7 @@ def test_the_dashboard_runs_a_fixed_number_of_statements(app, users, login, make
     _add_projects(staff.id, org.id, edition.id, 90, offset=10)
     many = _statements(manager, "/reports/?year=2021")
     assert few == many
-    # 17 today: the user, 9 pipeline queries, the edition and its 6 figure queries.
+    # 15 today: the user, 7 pipeline queries, the edition and its 6 figure queries.
     assert many <= 20
     # The drill-down and the pipeline table too.
     assert (_statements(manager, "/reports/figures/new_projects?year=2021")

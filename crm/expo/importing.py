@@ -8,54 +8,30 @@ the same file again updates the same registrations and creates nothing.
 """
 from __future__ import annotations
 
-from typing import Any, Hashable, Iterable
+from typing import Any, Hashable
 
 from flask_babel import force_locale, gettext as _, lazy_gettext as _l
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from crm.audit.history import create_many
 from crm.expo.models import Booth, Event, Exhibitor
 from crm.expo.vocab import MODE_LABELS, NEEDS_REASON, STATUS_LABELS
 from crm.extensions import db
 from crm.organizations.models import Contact, Organization
-from crm.organizations.normalize import (
-    email_domain,
-    normalize_credit_code,
-    normalize_name,
-    valid_credit_code,
-    website_domain,
-)
-from crm.organizations.services import fill_empty_fields, new_organization
+from crm.organizations.normalize import email_domain, website_domain
+from crm.organizations.services import (create_organizations, fill_empty_fields,
+                                        known_organizations, organization_keys,
+                                        parse_credit_code)
 from crm.reference.services import clusters
 from crm.reference.vocab import country_name
-from crm.tabular import Column, ImportSpec, RowResult, choice, country, decimal, email, text
+from crm.tabular import (Column, ImportSpec, RowResult, both_languages, choice, chunks, country,
+                         decimal, email, text)
 from crm.timeutil import utcnow
 
-CHUNK = 500  # bound parameters per IN (…): well under SQLite's and PostgreSQL's limits
 ORG_KEYS = ("name_zh", "name_en", "credit_code", "country", "city", "cluster_code", "website")
-
-
-def _credit_code(value: Any) -> str:
-    code = normalize_credit_code(str(value))
-    if not valid_credit_code(code):
-        raise ValueError(_("Not a valid unified social credit code (18 characters, check "
-                           "character per GB 32100-2015)."))
-    return code
-
-
-def _labels_both(labels: dict) -> dict[str, str]:
-    """code → code, plus each label in Chinese and in English → code."""
-    accepted = {code: code for code in labels}
-    for locale in ("zh_CN", "en"):
-        with force_locale(locale):
-            accepted.update({str(label): code for code, label in labels.items()})
-    return accepted
-
-
-def _chunks(values: Iterable, size: int = CHUNK):
-    values = list(values)
-    for start in range(0, len(values), size):
-        yield values[start:start + size]
+CONTACT_KEYS = ("title", "phone", "email", "wechat")  # besides the name, as contact_<key>
+REGISTRATION_KEYS = ("mode", "exhibits", "intended_deal_wan", "status")
 
 
 class ExhibitorImport(ImportSpec):
@@ -75,7 +51,7 @@ class ExhibitorImport(ImportSpec):
             cluster_names = {}
             for c in clusters(active_only=False):
                 cluster_names.update({c.code: c.code, c.name_zh: c.code, c.name_en: c.code})
-            modes = _labels_both(MODE_LABELS)
+            modes = both_languages(MODE_LABELS)
             modes.update({"线下": "offline", "线上": "online", "线上线下": "hybrid",
                           "线上+线下": "hybrid", "混合": "hybrid"})
             self._columns = [
@@ -86,7 +62,7 @@ class ExhibitorImport(ImportSpec):
                 Column("name_en", "英文名称", "English name", text(255),
                        aliases=("Company", "Company name", "Organisation", "Organization"),
                        example="Qingdao Marine Equipment Co., Ltd."),
-                Column("credit_code", "统一社会信用代码", "Credit code", _credit_code,
+                Column("credit_code", "统一社会信用代码", "Credit code", parse_credit_code,
                        aliases=("信用代码", "Unified social credit code", "USCC"),
                        example="91370211MA3C0QX1L7",
                        note=_l("Chinese entities: 18 characters, checked per GB 32100-2015.")),
@@ -101,7 +77,7 @@ class ExhibitorImport(ImportSpec):
                 Column("mode", "参展方式", "Participation mode", choice(modes),
                        aliases=("参展形式", "Mode", "Participation"), example="线上+线下",
                        note=_l("Offline, online or hybrid; empty means offline.")),
-                Column("status", "状态", "Status", choice(_labels_both(STATUS_LABELS)),
+                Column("status", "状态", "Status", choice(both_languages(STATUS_LABELS)),
                        example="已批准", note=_l("Empty means applied (new registrations).")),
                 Column("status_reason", "原因", "Reason", text(500),
                        aliases=("拒绝/撤回原因", "Status reason"),
@@ -126,42 +102,15 @@ class ExhibitorImport(ImportSpec):
             ]
         return self._columns
 
-    @staticmethod
-    def identity_keys(values: dict[str, Any]) -> list[Hashable]:
-        keys: list[Hashable] = []
-        if values.get("credit_code"):
-            keys.append(("code", values["credit_code"]))
-        for field in ("name_zh", "name_en"):
-            key = normalize_name(values.get(field))
-            if key:
-                keys.append(("name", key))
-        return keys
-
     def natural_key(self, values: dict[str, Any]) -> Hashable | None:
-        keys = self.identity_keys(values)
+        keys = organization_keys(values)
         return keys[0] if keys else None
 
     # Checks -------------------------------------------------------------------------------
 
-    def _known_organizations(self, rows: list[RowResult]):
-        codes = {r.values["credit_code"] for r in rows if r.values.get("credit_code")}
-        names = {k for r in rows for _kind, k in self.identity_keys(r.values) if _kind == "name"}
-        by_code: dict[str, Organization] = {}
-        by_name: dict[str, Organization] = {}
-        for chunk in _chunks(codes):
-            for org in db.session.scalars(select(Organization)
-                                          .where(Organization.credit_code.in_(chunk))):
-                by_code[org.credit_code] = org
-        for chunk in _chunks(names):
-            for org in db.session.scalars(select(Organization).where(or_(
-                    Organization.name_zh_key.in_(chunk), Organization.name_en_key.in_(chunk)))
-                    .order_by(Organization.id)):
-                for key in {org.name_zh_key, org.name_en_key} & set(chunk):
-                    by_name.setdefault(key, org)
-        return by_code, by_name
-
     def check_rows(self, rows: list[RowResult]) -> None:
-        by_code, by_name = self._known_organizations(rows)
+        keys_of = {row.number: organization_keys(row.values) for row in rows}
+        by_code, by_name = known_organizations(k for keys in keys_of.values() for k in keys)
         registrations = {e.organization_id: e for e in db.session.scalars(
             select(Exhibitor).where(Exhibitor.event_id == self.event.id))}
         booths = {b.code.casefold(): b for b in db.session.scalars(
@@ -178,7 +127,7 @@ class ExhibitorImport(ImportSpec):
             if values.get("status") in NEEDS_REASON and not values.get("status_reason"):
                 row.error("status_reason", _("Give a reason for a rejected or withdrawn "
                                              "registration."))
-            keys = self.identity_keys(values)
+            keys = keys_of[row.number]
             earlier = next((claimed_identity[k] for k in keys if k in claimed_identity), None)
             if earlier is not None:
                 row.error("", _("Same organisation as row %(n)d.", n=earlier))
@@ -247,7 +196,7 @@ class ExhibitorImport(ImportSpec):
             if domain:
                 domain_of[row.number] = domain
         similar: dict[str, Organization] = {}
-        for chunk in _chunks(set(domain_of.values())):
+        for chunk in chunks(set(domain_of.values())):
             for org in db.session.scalars(select(Organization)
                                           .where(Organization.email_domain.in_(chunk))):
                 similar.setdefault(org.email_domain, org)
@@ -260,87 +209,105 @@ class ExhibitorImport(ImportSpec):
     # Writing ------------------------------------------------------------------------------
 
     def apply(self, rows: list[RowResult]) -> dict[str, int]:
-        counts = dict.fromkeys(("organizations_created", "registrations_created",
-                                "registrations_updated", "contacts_created"), 0)
+        """Known records are updated through the ORM (few, and audited by its flush); new
+        organisations, contacts and registrations, thousands in a first import, are inserted
+        in bulk with their history."""
+        new_orgs = [row for row in rows if row.context["organization"] is None]
         for row in rows:
-            org_data = {k: row.values[k] for k in ORG_KEYS if row.values.get(k) is not None}
-            org_data["email"] = row.values.get("contact_email")
-            org = row.context["organization"]
-            if org is None:
-                org_data.setdefault("country", "CN")
-                row.context["organization"] = new_organization(org_data)
-                counts["organizations_created"] += 1
-            else:
-                fill_empty_fields(org, org_data)
-        known = self._contacts_of([r.context["organization"] for r in rows])
-        for row in rows:
-            org = row.context["organization"]
-            contact = self._contact(org, row.values, known.setdefault(id(org), []))
-            row.context["contact"] = contact
-            if contact is not None and contact.id is None:
-                counts["contacts_created"] += 1
-        # One flush for the organisations and contacts: the registrations then take their ids.
-        db.session.flush()
-        now = utcnow()
-        for row in rows:
-            values, org = row.values, row.context["organization"]
-            exhibitor = row.context["registration"]
-            if exhibitor is None:
-                exhibitor = Exhibitor(event_id=self.event.id, organization_id=org.id,
-                                      source="import", status="applied", mode="offline")
-                db.session.add(exhibitor)
-                counts["registrations_created"] += 1
-            else:
-                counts["registrations_updated"] += 1
-            for field in ("mode", "exhibits", "intended_deal_wan", "status"):
-                if values.get(field) is not None:
-                    setattr(exhibitor, field, values[field])
-            if values.get("status") is not None:
-                exhibitor.status_reason = (values.get("status_reason")
-                                           if exhibitor.status in NEEDS_REASON else None)
-                if exhibitor.status == "checked_in" and exhibitor.checked_in_at is None:
-                    exhibitor.checked_in_at = now
-            if "booth_id" in row.context:
-                exhibitor.booth_id = row.context["booth_id"]
-            if row.context["contact"] is not None and exhibitor.contact_id is None:
-                exhibitor.contact_id = row.context["contact"].id
-        return counts
+            if row.context["organization"] is not None:
+                fill_empty_fields(row.context["organization"], self._organization_data(row))
+        created = create_organizations([self._organization_data(row) for row in new_orgs])
+        org_ids = {row.number: org_id for row, org_id in zip(new_orgs, created)}
+        org_ids.update({row.number: row.context["organization"].id for row in rows
+                        if row.context["organization"] is not None})
+        contact_ids, contacts_created = self._contacts(rows, org_ids)
+        registrations_created = self._registrations(rows, org_ids, contact_ids)
+        return {"organizations_created": len(created),
+                "registrations_created": registrations_created,
+                "registrations_updated": len(rows) - registrations_created,
+                "contacts_created": contacts_created}
 
     @staticmethod
-    def _contacts_of(orgs: list[Organization]) -> dict[int, list[Contact]]:
-        """The known organisations' contacts, keyed by id() of the organisation object (new
-        organisations have no database id yet; they start with no contacts)."""
-        by_id = {org.id: org for org in orgs if org.id is not None}
-        found: dict[int, list[Contact]] = {}
-        for chunk in _chunks(by_id):
+    def _organization_data(row: RowResult) -> dict:
+        data = {key: row.values[key] for key in ORG_KEYS if row.values.get(key) is not None}
+        data["email"] = row.values.get("contact_email")
+        return data
+
+    def _contacts(self, rows: list[RowResult], org_ids: dict[int, int]
+                  ) -> tuple[dict[int, int], int]:
+        """The contact of each row that names one (by row number): a known contact of its
+        organisation with the same name or mail address (its empty fields filled), else a new
+        one. Returns those ids and how many were created."""
+        known: dict[int, list[Contact]] = {}
+        known_orgs = {org_ids[row.number] for row in rows
+                      if row.context["organization"] is not None}
+        for chunk in chunks(known_orgs):
             for contact in db.session.scalars(select(Contact)
                                               .where(Contact.organization_id.in_(chunk))):
-                found.setdefault(id(by_id[contact.organization_id]), []).append(contact)
-        return found
-
-    @staticmethod
-    def _contact(org: Organization, values: dict, known: list[Contact]) -> Contact | None:
-        name = values.get("contact_name")
-        if not name:
-            return None
-        mail = (values.get("contact_email") or "").lower()
-        contact = next((c for c in known if c.name.casefold() == name.casefold()
-                        or (mail and (c.email or "").lower() == mail)), None)
-        fields = {"title": values.get("contact_title"), "phone": values.get("contact_phone"),
-                  "email": values.get("contact_email"), "wechat": values.get("contact_wechat")}
-        if contact is None:
-            language = "zh_CN" if org.country in ("CN", "TW", "HK", "MO") else "en"
-            # A new organisation gets its contact through the relationship (no id yet); a known
-            # one by id, which spares loading its contact list.
-            link = {"organization_id": org.id} if org.id is not None else {"organization": org}
-            contact = Contact(name=name, language=language, **link, **fields)
-            db.session.add(contact)
-            known.append(contact)
-        else:
+                known.setdefault(contact.organization_id, []).append(contact)
+        contact_ids: dict[int, int] = {}
+        new: list[tuple[int, dict]] = []
+        for row in rows:
+            values, name = row.values, row.values.get("contact_name")
+            if not name:
+                continue
+            fields = {key: values.get(f"contact_{key}") for key in CONTACT_KEYS}
+            mail = (fields["email"] or "").lower()
+            contact = next((c for c in known.get(org_ids[row.number], ())
+                            if c.name.casefold() == name.casefold()
+                            or (mail and (c.email or "").lower() == mail)), None)
+            if contact is None:
+                org = row.context["organization"]
+                home = org.country if org is not None else values["country"]
+                language = "zh_CN" if home in ("CN", "TW", "HK", "MO") else "en"
+                new.append((row.number, dict(organization_id=org_ids[row.number], name=name,
+                                             language=language, **fields)))
+                continue
             for key, value in fields.items():
                 if value and not getattr(contact, key):
                     setattr(contact, key, value)
-        return contact
+            contact_ids[row.number] = contact.id
+        ids = create_many(Contact, [data for _number, data in new])
+        contact_ids.update((number, contact_id) for (number, _data), contact_id in zip(new, ids))
+        return contact_ids, len(new)
+
+    def _registrations(self, rows: list[RowResult], org_ids: dict[int, int],
+                       contact_ids: dict[int, int]) -> int:
+        """Create or update each row's registration; returns how many were created."""
+        now = utcnow()
+        new = []
+        for row in rows:
+            exhibitor = row.context["registration"]
+            if exhibitor is None:
+                data = dict(event_id=self.event.id, organization_id=org_ids[row.number],
+                            source="import", status="applied", mode="offline")
+                data.update(self._registration_changes(row, {}, contact_ids, now))
+                new.append(data)
+                continue
+            current = {key: getattr(exhibitor, key) for key in ("checked_in_at", "contact_id")}
+            for key, value in self._registration_changes(row, current, contact_ids, now).items():
+                # Only real changes: re-importing a file leaves its registrations untouched.
+                if getattr(exhibitor, key) != value:
+                    setattr(exhibitor, key, value)
+        create_many(Exhibitor, new)
+        return len(new)
+
+    @staticmethod
+    def _registration_changes(row: RowResult, current: dict, contact_ids: dict[int, int],
+                              now) -> dict:
+        """What the row sets on a registration (`current`: its check-in time and contact)."""
+        values = row.values
+        changes = {key: values[key] for key in REGISTRATION_KEYS if values.get(key) is not None}
+        if values.get("status") is not None:
+            changes["status_reason"] = (values.get("status_reason")
+                                        if values["status"] in NEEDS_REASON else None)
+            if values["status"] == "checked_in" and current.get("checked_in_at") is None:
+                changes["checked_in_at"] = now
+        if "booth_id" in row.context:
+            changes["booth_id"] = row.context["booth_id"]
+        if row.number in contact_ids and current.get("contact_id") is None:
+            changes["contact_id"] = contact_ids[row.number]
+        return changes
 
 
 # Export ------------------------------------------------------------------------------------

@@ -25,9 +25,9 @@ from crm.organizations.models import Organization
 from crm.organizations.services import organization_query
 from crm.reference.services import cluster_choices, cluster_labels
 from crm.reference.vocab import country_choices
-from crm.tabular import TabularError, commit_upload, export, preview_upload, template_xlsx
+from crm.tabular import export, template_xlsx
 from crm.tabular.export import download
-from crm.tabular.forms import ConfirmImportForm, UploadForm
+from crm.tabular.forms import commit_step, upload_step
 from crm.web import page_arg, show_service_error
 
 bp = Blueprint("expo", __name__, url_prefix="/expo")
@@ -374,34 +374,19 @@ def check_in(exhibitor_id: int):
 def import_exhibitors(event_id: int):
     ev = _event(event_id)
     spec = ExhibitorImport(ev)
-    form = UploadForm()
-    preview = token = None
-    status = 200
-    if form.validate_on_submit():
-        upload = form.file.data
-        try:
-            preview, token = preview_upload(spec, current_user.id, upload.filename or "upload",
-                                            upload.read())
-        except TabularError as exc:
-            form.file.errors = [exc.message]
-            status = 422
+    form, preview, confirm, status = upload_step(spec, current_user)
     return render_template("expo/import.html", event=ev, spec=spec, form=form, preview=preview,
-                           confirm=ConfirmImportForm(token=token) if token else None,
-                           lang=_lang()), status
+                           confirm=confirm, lang=_lang()), status
 
 
 @bp.route("/events/<int:event_id>/import/commit", methods=["POST"])
 @allow(*WRITERS)
 def commit_import(event_id: int):
     ev = _event(event_id)
-    form = ConfirmImportForm()
-    if not form.validate_on_submit():
-        abort(400)
-    try:
-        preview, counts = commit_upload(ExhibitorImport(ev), form.token.data, current_user)
-    except ServiceError as exc:
-        flash(exc.message, "danger")
+    done = commit_step(ExhibitorImport(ev), current_user)
+    if done is None:
         return redirect(url_for(".import_exhibitors", event_id=ev.id))
+    preview, counts = done
     flash(_("Imported %(rows)d rows: %(orgs)d new organisations, %(new)d new registrations, "
             "%(updated)d updated; %(errors)d rows with errors were skipped.",
             rows=len(preview.valid_rows), orgs=counts["organizations_created"],

@@ -116,6 +116,8 @@ def _backdate(project: Project, days: int) -> None:
     for i, change in enumerate(changes):
         change.changed_at = (datetime.combine(change.milestone_on, time(2, 0))
                              if change.milestone_on else start + step * i)
+        if change.from_stage is not None:
+            change.from_entered_at = changes[i - 1].changed_at
     project.created_at = changes[0].changed_at
     project.stage_changed_at = changes[-1].changed_at
     db.session.commit()

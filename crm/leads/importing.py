@@ -25,41 +25,18 @@ from crm.leads import services
 from crm.leads.models import MAX_INVESTMENT_WAN, Project
 from crm.leads.stages import LABELS, MILESTONE_FIELD, SOURCE_LABELS, label
 from crm.organizations.models import Organization
-from crm.organizations.normalize import (normalize_credit_code, normalize_name, search_key,
-                                          valid_credit_code)
-from crm.organizations.services import fill_empty_fields, new_organization
+from crm.organizations.normalize import search_key
+from crm.organizations.services import (fill_empty_fields, known_organizations, new_organization,
+                                        organization_keys, parse_credit_code)
 from crm.reference.models import InvestmentUnit
 from crm.reference.services import clusters
 from crm.reference.vocab import country_name
-from crm.tabular import Column, ImportSpec, RowResult, choice, country, date_value, decimal, text
+from crm.tabular import (Column, ImportSpec, RowResult, both_languages, choice, chunks, country,
+                         date_value, decimal, text)
 
-CHUNK = 500  # bound parameters per IN (…)
 DATE_FIELDS = ("signed_on", "registered_on", "started_on", "producing_on")
 FACT_FIELDS = ("cluster_code", "planned_investment_wan", "source", "source_platform", "unit_id",
                "intention_notes", "expected_signing_on", "next_follow_up_on", "location", "tags")
-
-
-def _chunks(values: Iterable, size: int = CHUNK):
-    values = list(values)
-    for start in range(0, len(values), size):
-        yield values[start:start + size]
-
-
-def _both_languages(labels: dict) -> dict[str, str]:
-    """code → code, and each label in Chinese and in English → code."""
-    accepted = {code: code for code in labels}
-    for locale in ("zh_CN", "en"):
-        with force_locale(locale):
-            accepted.update({str(text_): code for code, text_ in labels.items()})
-    return accepted
-
-
-def _credit_code(value: Any) -> str:
-    code = normalize_credit_code(str(value))
-    if not valid_credit_code(code):
-        raise ValueError(_("Not a valid unified social credit code (18 characters, check "
-                           "character per GB 32100-2015)."))
-    return code
 
 
 class LedgerImport(ImportSpec):
@@ -77,7 +54,7 @@ class LedgerImport(ImportSpec):
                 cluster_names.update({c.code: c.code, c.name_zh: c.code, c.name_en: c.code})
             for u in db.session.scalars(select(InvestmentUnit)):
                 unit_names.update({u.name_zh: u.id, **({u.name_en: u.id} if u.name_en else {})})
-            stages = _both_languages(LABELS)
+            stages = both_languages(LABELS)
             stages.update({"招商对象": "identified", "对接": "contacted", "洽谈": "negotiating",
                            "意向": "intention", "签约": "signed", "注册": "registered",
                            "落户": "registered", "开工": "started", "投产": "producing"})
@@ -89,7 +66,7 @@ class LedgerImport(ImportSpec):
                 Column("name_en", "英文名称", "Company (English)", text(255),
                        aliases=("Company", "English name", "Organisation", "Organization"),
                        example="CSSC Qingdao Beihai Shipbuilding"),
-                Column("credit_code", "统一社会信用代码", "Credit code", _credit_code,
+                Column("credit_code", "统一社会信用代码", "Credit code", parse_credit_code,
                        aliases=("信用代码", "Unified social credit code", "USCC")),
                 Column("country", "国家/地区", "Country/region", country(),
                        aliases=("国别", "国家", "Country"), example="中国",
@@ -126,7 +103,7 @@ class LedgerImport(ImportSpec):
                 Column("unit_id", "招商单位", "Investment unit", choice(unit_names),
                        aliases=("责任单位", "Unit"), example="区海洋发展局招商科",
                        note=_l("Empty means the owner's unit.")),
-                Column("source", "项目来源", "Source", choice(_both_languages(SOURCE_LABELS)),
+                Column("source", "项目来源", "Source", choice(both_languages(SOURCE_LABELS)),
                        aliases=("来源", "线索来源"), example="论坛"),
                 Column("source_platform", "来源平台/推荐人", "Platform or referrer", text(255),
                        aliases=("合作平台", "推荐人", "来源平台"), example="哈工程青岛船舶科技园"),
@@ -144,45 +121,16 @@ class LedgerImport(ImportSpec):
 
     # Identity ------------------------------------------------------------------------------
 
-    @staticmethod
-    def organization_keys(values: dict[str, Any]) -> list[Hashable]:
-        keys: list[Hashable] = []
-        if values.get("credit_code"):
-            keys.append(("code", values["credit_code"]))
-        for field in ("name_zh", "name_en"):
-            key = normalize_name(values.get(field))
-            if key:
-                keys.append(("name", key))
-        return keys
-
     def natural_key(self, values: dict[str, Any]) -> Hashable | None:
-        keys = self.organization_keys(values)
+        keys = organization_keys(values)
         return (keys[0], search_key(values.get("name"))) if keys else None
 
     # Checks --------------------------------------------------------------------------------
 
-    def _organizations(self, rows: list[RowResult]):
-        codes = {r.values["credit_code"] for r in rows if r.values.get("credit_code")}
-        names = {k for r in rows for kind, k in self.organization_keys(r.values) if kind == "name"}
-        by_code: dict[str, Organization] = {}
-        by_name: dict[str, Organization] = {}
-        for chunk in _chunks(codes):
-            for org in db.session.scalars(select(Organization)
-                                          .where(Organization.credit_code.in_(chunk))):
-                by_code[org.credit_code] = org
-        for chunk in _chunks(names):
-            for org in db.session.scalars(select(Organization).where(or_(
-                    Organization.name_zh_key.in_(chunk), Organization.name_en_key.in_(chunk)))
-                    .order_by(Organization.id)):
-                for key in (org.name_zh_key, org.name_en_key):
-                    if key in chunk:
-                        by_name.setdefault(key, org)
-        return by_code, by_name
-
     def _owners(self, rows: list[RowResult]) -> dict[str, User]:
         wanted = {r.values["owner"].strip().casefold() for r in rows if r.values.get("owner")}
         found: dict[str, User] = {}
-        for chunk in _chunks(wanted):
+        for chunk in chunks(wanted):
             for user in db.session.scalars(select(User).where(or_(
                     func.lower(User.email).in_(chunk), func.lower(User.display_name).in_(chunk)))):
                 found.setdefault(user.email.casefold(), user)
@@ -192,17 +140,18 @@ class LedgerImport(ImportSpec):
     @staticmethod
     def _projects(org_ids: set[int]) -> dict[tuple[int, str], Project]:
         found: dict[tuple[int, str], Project] = {}
-        for chunk in _chunks(org_ids):
+        for chunk in chunks(org_ids):
             for project in db.session.scalars(select(Project)
                                               .where(Project.organization_id.in_(chunk))):
                 found.setdefault((project.organization_id, project.name_key), project)
         return found
 
-    def _resolve_org(self, row, by_code, by_name) -> Organization | None:
+    @staticmethod
+    def _resolve_org(row, by_code, by_name) -> Organization | None:
         code = row.values.get("credit_code")
         org = by_code.get(code) if code else None
         if org is None:
-            org = next((by_name[k] for kind, k in self.organization_keys(row.values)
+            org = next((by_name[k] for kind, k in organization_keys(row.values)
                         if kind == "name" and k in by_name), None)
         return org
 
@@ -232,7 +181,8 @@ class LedgerImport(ImportSpec):
             return None
 
     def check_rows(self, rows: list[RowResult]) -> None:
-        by_code, by_name = self._organizations(rows)
+        by_code, by_name = known_organizations(
+            key for row in rows for key in organization_keys(row.values))
         owners = self._owners(rows)
         known_orgs = {self._resolve_org(r, by_code, by_name) for r in rows}
         projects = self._projects({o.id for o in known_orgs if o is not None})
@@ -296,7 +246,7 @@ class LedgerImport(ImportSpec):
         for row in rows:
             org_data = {k: row.values[k] for k in ("name_zh", "name_en", "credit_code", "country")
                         if row.values.get(k) is not None}
-            keys = self.organization_keys(row.values)
+            keys = organization_keys(row.values)
             if row.context["organization"] is None:
                 row.context["organization"] = next((created[k] for k in keys if k in created), None)
             if row.context["organization"] is None:

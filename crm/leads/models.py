@@ -33,6 +33,14 @@ class Project(Audited, db.Model):
               "unit_id", "owner_id"),
         # The list's default order (latest stage change first), deep pages included.
         Index("ix_projects_stage_changed", "stage_changed_at", "id"),
+        # On SQLite the managers' figures read these two indexes instead of the wide table
+        # (PostgreSQL scans the table about as fast): today's stages and how far each project
+        # got (conversion) …
+        Index("ix_projects_reached", "stage", "resume_stage", "signed_on", "registered_on",
+              "started_on", "producing_on", "planned_investment_wan"),
+        # … and the breakdowns by cluster, unit and owner, grouped in the index's order.
+        Index("ix_projects_groups", "cluster_code", "unit_id", "owner_id", "stage",
+              "planned_investment_wan", "signed_on", "registered_on", "started_on", "producing_on"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -93,13 +101,23 @@ class StageChange(db.Model):
     """Every stage move: from, to, when, who and why (the project timeline)."""
 
     __tablename__ = "stage_changes"
-    __table_args__ = (Index("ix_stage_changes_project_at", "project_id", "changed_at"),)
+    __table_args__ = (
+        Index("ix_stage_changes_project_at", "project_id", "changed_at"),
+        # The stays that ended in a period (the managers' median time in stage), read from the
+        # index alone; it also serves every other look-up by `changed_at`.
+        Index("ix_stage_changes_stays", "changed_at", "from_stage", "project_id", "from_entered_at"),
+        CheckConstraint("from_stage IS NULL OR from_entered_at IS NOT NULL",
+                        name="stay_start_known"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
     from_stage: Mapped[str | None] = mapped_column(String(16))
+    # When the project entered `from_stage` (its `stage_changed_at` before this move): with
+    # `changed_at`, the stay this move ends, without reading the project's earlier changes.
+    from_entered_at: Mapped[datetime | None]
     to_stage: Mapped[str] = mapped_column(String(16), index=True)
-    changed_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
     milestone_on: Mapped[date | None]  # the milestone date entered with the move, if any
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     actor_label: Mapped[str] = mapped_column(String(255))
@@ -132,7 +150,11 @@ class NextStep(Audited, db.Model):
     """A planned follow-up with an assignee and a due date; done when `done_at` is set."""
 
     __tablename__ = "next_steps"
-    __table_args__ = (Index("ix_next_steps_open_due", "assignee_id", "done_at", "due_on"),)
+    __table_args__ = (
+        Index("ix_next_steps_open_due", "assignee_id", "done_at", "due_on"),
+        # Overdue follow-ups and their projects (the managers' figures), from the index alone.
+        Index("ix_next_steps_overdue", "done_at", "due_on", "project_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)

@@ -348,12 +348,13 @@ def change_stage(project: Project, to_stage: str, *, actor: User, on: date | Non
         elif to_stage in MILESTONE_STAGES:
             milestone_on = on
             setattr(project, MILESTONE_FIELD[to_stage], on)
+        entered_at = project.stage_changed_at
         project.stage = to_stage
         project.stage_changed_at = utcnow()
         db.session.add(StageChange(
-            project_id=project.id, from_stage=from_stage, to_stage=to_stage,
-            changed_at=project.stage_changed_at, milestone_on=milestone_on, actor_id=actor.id,
-            actor_label=actor.display_name[:255],
+            project_id=project.id, from_stage=from_stage, from_entered_at=entered_at,
+            to_stage=to_stage, changed_at=project.stage_changed_at, milestone_on=milestone_on,
+            actor_id=actor.id, actor_label=actor.display_name[:255],
             note=(note or "").strip() or (reason if to_stage == "lost" else None)))
         if commit:
             db.session.commit()

@@ -26,9 +26,9 @@ from crm.organizations.models import Organization
 from crm.organizations.services import create_organization
 from crm.reference.services import cluster_choices, unit_choices
 from crm.reference.vocab import country_choices
-from crm.tabular import TabularError, commit_upload, export, preview_upload, template_xlsx
+from crm.tabular import export, template_xlsx
 from crm.tabular.export import download
-from crm.tabular.forms import ConfirmImportForm, UploadForm
+from crm.tabular.forms import commit_step, upload_step
 from crm.timeutil import local_today
 from crm.web import page_arg, safe_next, show_service_error
 
@@ -410,34 +410,18 @@ def export_projects():
 @allow(*EDITORS)
 def import_projects():
     spec = LedgerImport(current_user)
-    form, preview, token, status = UploadForm(), None, None, 200
-    if form.validate_on_submit():
-        upload = form.file.data
-        try:
-            preview, token = preview_upload(spec, current_user.id, upload.filename or "upload",
-                                            upload.read())
-        except TabularError as exc:
-            form.file.errors = [exc.message]
-            status = 422
-    elif request.method == "POST":
-        status = 422
+    form, preview, confirm, status = upload_step(spec, current_user)
     return render_template("leads/import.html", spec=spec, form=form, preview=preview,
-                           confirm=ConfirmImportForm(token=token) if token else None,
-                           lang=_lang()), status
+                           confirm=confirm, lang=_lang()), status
 
 
 @bp.route("/projects/import/commit", methods=["POST"])
 @allow(*EDITORS)
 def commit_import():
-    form = ConfirmImportForm()
-    if not form.validate_on_submit():
-        abort(400)
-    try:
-        preview, counts = commit_upload(LedgerImport(current_user), form.token.data, current_user)
-    except ServiceError as exc:
-        db.session.rollback()
-        flash(exc.message, "danger")
+    done = commit_step(LedgerImport(current_user), current_user)
+    if done is None:
         return redirect(url_for(".import_projects"))
+    preview, counts = done
     flash(_("Imported: %(created)d new projects, %(updated)d updated (%(moved)d changed stage), "
             "%(orgs)d new companies; %(skipped)d rows with errors skipped.",
             created=counts["projects_created"], updated=counts["projects_updated"],

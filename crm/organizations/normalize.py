@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 # Legal forms written after the name, Chinese/Japanese/Korean, longest first so that
@@ -64,6 +65,9 @@ def _strip_cjk(token: str) -> str:
     return token
 
 
+# An import folds each name of its file several times (the file's duplicates, the look-up of
+# known organisations, the new records' keys), in its preview and again in its commit.
+@lru_cache(maxsize=65536)
 def normalize_name(name: str | None) -> str:
     """The key two spellings of one company share; '' for a blank name.
 

@@ -7,13 +7,14 @@ These functions commit; `merge_organizations` moves everything that points at an
 """
 from __future__ import annotations
 
-from email_validator import EmailNotValidError, validate_email
-from flask_babel import gettext as _
+from typing import Any, Iterable, Mapping
 from urllib.parse import urlsplit
 
+from email_validator import EmailNotValidError, validate_email
+from flask_babel import gettext as _
 from sqlalchemy import or_, select
 
-from crm.audit.history import record_event
+from crm.audit.history import create_many, record_event
 from crm.exceptions import Conflict, ValidationFailed
 from crm.expo.models import Exhibitor
 from crm.extensions import db
@@ -29,12 +30,14 @@ from crm.organizations.normalize import (
 )
 from crm.reference.models import IndustryCluster
 from crm.reference.vocab import is_country_code
+from crm.tabular import chunks
 
 __all__ = [
     "normalize_name", "valid_credit_code", "find_duplicates", "create_organization",
     "update_organization", "merge_organizations", "add_contact", "update_contact",
-    "delete_contact", "new_organization", "fill_empty_fields", "duplicate_reason",
-    "organization_query", "name_search", "like_pattern", "ORGANIZATION_FIELDS",
+    "delete_contact", "new_organization", "create_organizations", "fill_empty_fields",
+    "duplicate_reason", "organization_query", "name_search", "like_pattern",
+    "parse_credit_code", "organization_keys", "known_organizations", "ORGANIZATION_FIELDS",
     "CONTACT_FIELDS",
 ]
 
@@ -72,6 +75,19 @@ def _normalise_website(url: str | None) -> str | None:
     return url if "://" in url else f"https://{url}"
 
 
+def _credit_code_message() -> str:
+    return _("Not a valid unified social credit code (18 characters, check character per "
+             "GB 32100-2015).")
+
+
+def parse_credit_code(value: Any) -> str:
+    """An import column's parser: the normalised code, or ValueError saying what is wrong."""
+    code = normalize_credit_code(str(value))
+    if not valid_credit_code(code):
+        raise ValueError(_credit_code_message())
+    return code
+
+
 def _validated(fields: dict, current: Organization | None = None) -> dict:
     """Cleaned organisation fields, or ValidationFailed with a message per field."""
     data = {key: _clean(value) for key, value in fields.items()}
@@ -84,9 +100,7 @@ def _validated(fields: dict, current: Organization | None = None) -> dict:
     if "credit_code" in data:
         data["credit_code"] = normalize_credit_code(data["credit_code"])
         if data["credit_code"] and not valid_credit_code(data["credit_code"]):
-            errors["credit_code"] = _(
-                "Not a valid unified social credit code (18 characters, check character "
-                "per GB 32100-2015).")
+            errors["credit_code"] = _credit_code_message()
     if "country" in data:
         data["country"] = (data["country"] or "CN").upper()
         if not is_country_code(data["country"]):
@@ -159,14 +173,24 @@ def duplicate_reason(org: Organization, *, name_zh: str | None = None,
 
 
 def _apply(org: Organization, data: dict) -> None:
-    email = data.pop("email", None)
-    for key, value in data.items():
-        setattr(org, key, value)
-    org.name_zh_key = normalize_name(org.name_zh) or None
-    org.name_en_key = normalize_name(org.name_en) or None
-    domain = email_domain(email) or website_domain(org.website)
-    if domain and not org.email_domain:
-        org.email_domain = domain
+    for key, value in _organization_values(data, current=org).items():
+        # Only real changes: a re-import that changes nothing leaves nothing to flush.
+        if getattr(org, key) != value:
+            setattr(org, key, value)
+
+
+def _organization_values(data: dict, current: Organization | None = None) -> dict:
+    """The columns that `data` (validated fields) sets: the fields, the name keys, and the mail
+    domain (from the address, else the website) when the organisation has none yet."""
+    values = {key: value for key, value in data.items() if key != "email"}
+    for field in ("name_zh", "name_en"):
+        name = values[field] if field in values else getattr(current, field, None)
+        values[f"{field}_key"] = normalize_name(name) or None
+    website = values["website"] if "website" in values else getattr(current, "website", None)
+    domain = email_domain(data.get("email")) or website_domain(website)
+    if domain and not getattr(current, "email_domain", None):
+        values["email_domain"] = domain
+    return values
 
 
 def _credit_code_clash(code: str | None, exclude_id: int | None) -> None:
@@ -209,10 +233,51 @@ def create_organization(*, allow_duplicate: bool = False, commit: bool = True,
 def new_organization(data: dict) -> Organization:
     """An organisation from fields the caller has validated (an importer's parsed row), added
     to the session without any query: the importer resolved duplicates in one batch before."""
-    org = Organization()
-    _apply(org, dict(data))
+    org = Organization(**_organization_values(data))
     db.session.add(org)
     return org
+
+
+def create_organizations(rows: list[dict]) -> list[int]:
+    """`new_organization` for many rows at once (an import's new organisations): inserted in
+    bulk with their history; returns their ids in the order of `rows`."""
+    return create_many(Organization, [_organization_values(data) for data in rows])
+
+
+# Identity in imports -------------------------------------------------------------------------
+
+def organization_keys(values: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """What identifies the organisation an imported row names: ("code", credit code), then
+    ("name", key) for each normalised name. Rows sharing a key name one organisation."""
+    keys = [("code", values["credit_code"])] if values.get("credit_code") else []
+    for field in ("name_zh", "name_en"):
+        key = normalize_name(values.get(field))
+        if key:
+            keys.append(("name", key))
+    return keys
+
+
+def known_organizations(keys: Iterable[tuple[str, str]]
+                        ) -> tuple[dict[str, Organization], dict[str, Organization]]:
+    """The organisations that `organization_keys` of many rows name, by credit code and by name
+    key (the oldest where several share a name), in one query per few hundred keys."""
+    keys = set(keys)
+    codes = [value for kind, value in keys if kind == "code"]
+    names = [value for kind, value in keys if kind == "name"]
+    by_code: dict[str, Organization] = {}
+    by_name: dict[str, Organization] = {}
+    for chunk in chunks(codes):
+        for org in db.session.scalars(select(Organization)
+                                      .where(Organization.credit_code.in_(chunk))):
+            by_code[org.credit_code] = org
+    for chunk in chunks(names):
+        wanted = set(chunk)
+        for org in db.session.scalars(select(Organization).where(or_(
+                Organization.name_zh_key.in_(chunk), Organization.name_en_key.in_(chunk)))
+                .order_by(Organization.id)):
+            for key in {org.name_zh_key, org.name_en_key} & wanted:
+                by_name.setdefault(key, org)
+    return by_code, by_name
 
 
 def fill_empty_fields(org: Organization, data: dict) -> None:

@@ -73,12 +73,16 @@ Definitions (DOMAIN.md, read literally)
 """
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import Float, Numeric, Select, and_, case, func, or_, select
+from sqlalchemy import (Float, Integer, Numeric, Select, and_, case, cast, func, literal, null, or_,
+                        select, union_all)
+from sqlalchemy.engine import Engine
+from sqlalchemy.event import listens_for
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -152,6 +156,45 @@ def _days_postgresql(element, compiler, **kw):
     # date_part gives a double; EXTRACT gives a numeric, several times slower to aggregate.
     return (f"(date_part('epoch', {compiler.process(end, **kw)} - "
             f"{compiler.process(start, **kw)}) / 86400.0)")
+
+
+class median(FunctionElement):
+    """The median of a group (its middle value, or the mean of its two middle values)."""
+
+    type = Float()
+    inherit_cache = True
+
+
+@compiles(median, "postgresql")
+def _median_postgresql(element, compiler, **kw):
+    return f"percentile_cont(0.5) WITHIN GROUP (ORDER BY {compiler.process(element.clauses, **kw)})"
+
+
+@compiles(median, "sqlite")
+def _median_sqlite(element, compiler, **kw):
+    return f"median({compiler.process(element.clauses, **kw)})"
+
+
+class _SQLiteMedian:
+    """SQLite has no median aggregate: this one (registered on every SQLite connection, which
+    the app opens only after importing this module) collects the values. Ranking the rows with
+    window functions instead costs several times as much."""
+
+    def __init__(self):
+        self.values = []
+
+    def step(self, value):
+        if value is not None:
+            self.values.append(value)
+
+    def finalize(self):
+        return statistics.median(self.values) if self.values else None
+
+
+@listens_for(Engine, "connect")
+def _register_sqlite_median(dbapi_connection, _record):
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        dbapi_connection.create_aggregate("median", 1, _SQLiteMedian)
 
 
 # The first of signed_on / registered_on (portable: SQLite's min() and PostgreSQL's LEAST()
@@ -231,29 +274,16 @@ def reached_condition(stage: str):
 def _stays(year: int):
     """Per project and stage, the days spent in the stage over its stays that ended in `year`.
 
-    A stay ends with a stage change (its `from_stage`) and began at the project's previous
-    change, or at the project's creation when there was none. Only the changes of projects that
-    moved during the year are ordered.
+    A stay ends with a stage change (its `from_stage`) and began when the project entered that
+    stage (`from_entered_at`), so the year's changes alone give the stays.
     """
     start, end = _utc_bounds(year)
-    moved = select(StageChange.project_id).where(StageChange.changed_at >= start,
-                                                 StageChange.changed_at < end)
-    ordered = (
-        select(StageChange.project_id, StageChange.from_stage, StageChange.changed_at,
-               func.coalesce(func.lag(StageChange.changed_at).over(
-                   partition_by=StageChange.project_id,
-                   order_by=(StageChange.changed_at, StageChange.id)),
-                   Project.created_at).label("entered"))
-        .join(Project, Project.id == StageChange.project_id)
-        .where(StageChange.project_id.in_(moved), StageChange.changed_at < end)
-        .subquery("ordered")
-    )
-    entered = ordered.c.entered
     return (
-        select(ordered.c.project_id, ordered.c.from_stage.label("stage"),
-               func.sum(days_between(entered, ordered.c.changed_at)).label("days"))
-        .where(ordered.c.from_stage.is_not(None), ordered.c.changed_at >= start)
-        .group_by(ordered.c.project_id, ordered.c.from_stage)
+        select(StageChange.project_id, StageChange.from_stage.label("stage"),
+               func.sum(days_between(StageChange.from_entered_at, StageChange.changed_at)).label("days"))
+        .where(StageChange.changed_at >= start, StageChange.changed_at < end,
+               StageChange.from_stage.is_not(None))
+        .group_by(StageChange.project_id, StageChange.from_stage)
         .subquery("stays")
     )
 
@@ -447,73 +477,60 @@ def _open_pipeline(by_stage: dict) -> dict:
             "weighted_wan": _wan(sum(weighted)) if weighted else None}
 
 
-def _by_cluster_unit_owner(condition, *aggregates) -> Select:
-    """Aggregates over the projects meeting `condition`, grouped by cluster × unit × owner,
-    with the groups' names (joined after grouping: a few hundred rows, not every project)."""
-    grouped = (select(Project.cluster_code, Project.unit_id, Project.owner_id, *aggregates)
-               .where(condition)
-               .group_by(Project.cluster_code, Project.unit_id, Project.owner_id).subquery())
-    figures = [c for c in grouped.c if c.key not in ("cluster_code", "unit_id", "owner_id")]
-    return (select(grouped.c.cluster_code, IndustryCluster.name_zh, IndustryCluster.name_en,
-                   IndustryCluster.position, grouped.c.unit_id, InvestmentUnit.name_zh,
-                   InvestmentUnit.name_en, grouped.c.owner_id, User.display_name, *figures)
-            .select_from(grouped)
-            .outerjoin(IndustryCluster, IndustryCluster.code == grouped.c.cluster_code)
-            .outerjoin(InvestmentUnit, InvestmentUnit.id == grouped.c.unit_id)
-            .outerjoin(User, User.id == grouped.c.owner_id))
+BREAKDOWN_FIGURES = ("new_count", "new_investment_wan", "started", "producing", "open_count",
+                     "open_investment_wan")
 
 
 def _breakdowns(year: int) -> dict[str, list[dict]]:
     """The year's figures and today's open pipeline by cluster, by unit and by owner.
 
-    Two grouped queries (cluster × unit × owner): the year's, over the rows the date indexes
-    find, and the open pipeline's; Python adds the groups up along each dimension.
+    One statement: the projects the year touches (found through the date indexes) and those of
+    the open pipeline, each grouped by cluster × unit × owner; those few hundred groups are then
+    added up along each dimension, with the dimension's names.
     """
     new = new_projects_condition(year)
-    yearly = db.session.execute(_by_cluster_unit_owner(
-        touches_year(year), _count(new).label("new_count"), _amount(new).label("new_amount"),
-        _count(started_condition(year)).label("started"),
-        _count(producing_condition(year)).label("producing")))
-    open_ = db.session.execute(_by_cluster_unit_owner(
-        pipeline_condition(), func.count().label("open_count"),
-        func.coalesce(func.sum(Project.planned_investment_wan), 0, type_=AMOUNT).label("open_amount")))
-    tables: dict[str, dict] = {"by_cluster": {}, "by_unit": {}, "by_owner": {}}
-
-    def groups(row):
-        code, c_zh, c_en, position, unit_id, u_zh, u_en, owner_id, owner_name = row[:9]
-        yield "by_cluster", code, {"cluster_code": code, "name_zh": c_zh or code,
-                                   "name_en": c_en or code, "position": position}
-        yield "by_unit", unit_id, {"unit_id": unit_id, "name_zh": u_zh, "name_en": u_en or u_zh}
-        yield "by_owner", owner_id, {"owner_id": owner_id, "name": owner_name}
-
-    def entry(table, key, labels):
-        if key not in tables[table]:
-            tables[table][key] = {**labels, "new_count": 0, "new_investment_wan": Decimal(0),
-                                  "started": 0, "producing": 0, "open_count": 0,
-                                  "open_investment_wan": Decimal(0)}
-        return tables[table][key]
-
-    for row in yearly:
-        new_count, new_amount, started, producing = row[9:]
-        for table, key, labels in groups(row):
-            figures = entry(table, key, labels)
-            figures["new_count"] += new_count
-            figures["new_investment_wan"] += new_amount
-            figures["started"] += started
-            figures["producing"] += producing
-    for row in open_:
-        count, amount = row[9:]
-        for table, key, labels in groups(row):
-            figures = entry(table, key, labels)
-            figures["open_count"] += count
-            figures["open_investment_wan"] += amount
-    result = {}
-    for table, rows in tables.items():
-        result[table] = [r for r in rows.values()
-                         if r["new_count"] or r["started"] or r["producing"] or r["open_count"]]
-        for r in result[table]:
-            r["new_investment_wan"] = _wan(r["new_investment_wan"])
-            r["open_investment_wan"] = _wan(r["open_investment_wan"])
+    keys = (Project.cluster_code, Project.unit_id, Project.owner_id)
+    zero = literal(0)
+    groups = union_all(
+        select(*keys, _count(new).label("new_count"), _amount(new).label("new_investment_wan"),
+               _count(started_condition(year)).label("started"),
+               _count(producing_condition(year)).label("producing"),
+               zero.label("open_count"), zero.label("open_investment_wan"))
+        .where(touches_year(year)).group_by(*keys),
+        select(*keys, zero, zero, zero, zero, func.count(), func.sum(Project.planned_investment_wan))
+        .where(pipeline_condition()).group_by(*keys),
+    ).cte("groups")
+    totals = [func.sum(groups.c[name], type_=AMOUNT) if name.endswith("_wan")
+              else cast(func.sum(groups.c[name]), Integer) for name in BREAKDOWN_FIGURES]
+    by_cluster = (select(literal("by_cluster"), groups.c.cluster_code, null(), IndustryCluster.name_zh,
+                         IndustryCluster.name_en, IndustryCluster.position, *totals)
+                  .outerjoin(IndustryCluster, IndustryCluster.code == groups.c.cluster_code)
+                  .group_by(groups.c.cluster_code, IndustryCluster.name_zh, IndustryCluster.name_en,
+                            IndustryCluster.position))
+    by_unit = (select(literal("by_unit"), null(), groups.c.unit_id, InvestmentUnit.name_zh,
+                      InvestmentUnit.name_en, null(), *totals)
+               .outerjoin(InvestmentUnit, InvestmentUnit.id == groups.c.unit_id)
+               .group_by(groups.c.unit_id, InvestmentUnit.name_zh, InvestmentUnit.name_en))
+    by_owner = (select(literal("by_owner"), null(), groups.c.owner_id, User.display_name, null(),
+                       null(), *totals)
+                .outerjoin(User, User.id == groups.c.owner_id)
+                .group_by(groups.c.owner_id, User.display_name))
+    result: dict[str, list[dict]] = {"by_cluster": [], "by_unit": [], "by_owner": []}
+    for table, code, key, name_zh, name_en, position, *values in db.session.execute(
+            union_all(by_cluster, by_unit, by_owner)):
+        row = dict(zip(BREAKDOWN_FIGURES, values))
+        if not (row["new_count"] or row["started"] or row["producing"] or row["open_count"]):
+            continue  # the year touched these projects without counting them
+        row["new_investment_wan"] = _wan(row["new_investment_wan"])
+        row["open_investment_wan"] = _wan(row["open_investment_wan"])
+        if table == "by_cluster":
+            labels = {"cluster_code": code, "name_zh": name_zh or code, "name_en": name_en or code,
+                      "position": position}
+        elif table == "by_unit":
+            labels = {"unit_id": key, "name_zh": name_zh, "name_en": name_en or name_zh}
+        else:
+            labels = {"owner_id": key, "name": name_zh}
+        result[table].append({**labels, **row})
     result["by_cluster"].sort(key=lambda r: (r["position"] is None, r["position"] or 0, r["cluster_code"]))
     for r in result["by_cluster"]:
         del r["position"]
@@ -524,31 +541,32 @@ def _breakdowns(year: int) -> dict[str, list[dict]]:
 
 def _time_in_stage(year: int) -> dict:
     stays = _stays(year)
-    ranked = select(
-        stays.c.stage, stays.c.days,
-        func.row_number().over(partition_by=stays.c.stage, order_by=stays.c.days).label("rn"),
-        func.count().over(partition_by=stays.c.stage).label("n"),
-    ).subquery("ranked")
-    # The median is the middle row (odd n) or the mean of the two middle rows (even n).
-    stmt = (select(ranked.c.stage, func.max(ranked.c.n), func.avg(ranked.c.days))
-            .where(2 * ranked.c.rn >= ranked.c.n, 2 * ranked.c.rn <= ranked.c.n + 2)
-            .group_by(ranked.c.stage))
-    found = {stage: (n, days) for stage, n, days in db.session.execute(stmt)}
+    found = {stage: (n, days) for stage, n, days in db.session.execute(
+        select(stays.c.stage, func.count(), median(stays.c.days)).group_by(stays.c.stage))}
     return {stage: {"projects": found[stage][0],
                     "median_days": Decimal(str(found[stage][1])).quantize(Decimal("0.1"), ROUND_HALF_UP)}
             for stage in STAGES if stage in found}
 
 
-def _by_project_unit(entity, condition) -> dict:
+def _attention(today: date) -> dict:
+    """Overdue follow-ups and open problems by their project's unit: one join of the projects."""
+    items = union_all(
+        select(NextStep.project_id, literal("overdue_follow_ups").label("figure"))
+        .where(overdue_condition(today)),
+        select(Problem.project_id, literal("open_problems")).where(open_problem_condition()),
+    ).subquery("items")
+    counts = (select(items.c.figure, Project.unit_id, func.count().label("n"))
+              .join(Project, Project.id == items.c.project_id)
+              .group_by(items.c.figure, Project.unit_id).subquery("counts"))
     rows = db.session.execute(
-        select(Project.unit_id, InvestmentUnit.name_zh, InvestmentUnit.name_en, func.count())
-        .select_from(entity).join(Project, Project.id == entity.project_id)
-        .outerjoin(InvestmentUnit, InvestmentUnit.id == Project.unit_id)
-        .where(condition)
-        .group_by(Project.unit_id, InvestmentUnit.name_zh, InvestmentUnit.name_en)).all()
-    by_unit = [{"unit_id": uid, "name_zh": zh, "name_en": en or zh, "count": n}
-               for uid, zh, en, n in sorted(rows, key=lambda r: (r[0] is None, r[0] or 0))]
-    return {"total": sum(r["count"] for r in by_unit), "by_unit": by_unit}
+        select(counts.c.figure, counts.c.unit_id, InvestmentUnit.name_zh, InvestmentUnit.name_en,
+               counts.c.n)
+        .outerjoin(InvestmentUnit, InvestmentUnit.id == counts.c.unit_id))
+    result = {figure: {"total": 0, "by_unit": []} for figure in ("overdue_follow_ups", "open_problems")}
+    for figure, uid, zh, en, n in sorted(rows, key=lambda r: (r[1] is None, r[1] or 0)):
+        result[figure]["total"] += n
+        result[figure]["by_unit"].append({"unit_id": uid, "name_zh": zh, "name_en": en or zh, "count": n})
+    return result
 
 
 def pipeline_figures(year: int) -> dict:
@@ -572,8 +590,7 @@ def pipeline_figures(year: int) -> dict:
         **_breakdowns(year),
         "conversion": conversion,
         "time_in_stage": _time_in_stage(year),
-        "overdue_follow_ups": _by_project_unit(NextStep, overdue_condition(today)),
-        "open_problems": _by_project_unit(Problem, open_problem_condition()),
+        **_attention(today),
     }
 
 

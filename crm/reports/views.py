@@ -80,12 +80,18 @@ def _helpers():
 
 def _figure_url_builder(year: int):
     """`figure_url(figure, **params)`: the drill-down of a figure. The dashboard links hundreds
-    of numbers; building each through the URL map would cost more than the figures' SQL."""
+    of numbers (a count and its amount share a link); building each through the URL map would
+    cost more than the figures' SQL."""
     base = url_for("reports.records", figure="FIGURE")
+    year_query = urlencode({"year": year})
+    urls: dict[tuple, str] = {}
 
     def figure_url(figure: str, **params) -> str:
-        query = urlencode({"year": year, **params})
-        return f"{base.replace('FIGURE', figure)}?{query}"
+        key = (figure, *params.items())
+        if key not in urls:
+            query = f"{year_query}&{urlencode(params)}" if params else year_query
+            urls[key] = f"{base.replace('FIGURE', figure)}?{query}"
+        return urls[key]
 
     return figure_url
 

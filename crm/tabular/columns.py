@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 from babel import Locale
 from email_validator import EmailNotValidError, validate_email
-from flask_babel import gettext as _
+from flask_babel import force_locale, gettext as _
 
 Parser = Callable[[Any], Any]
 
@@ -65,6 +65,15 @@ def choice(options: dict[str, str]) -> Parser:
             raise ValueError(_("Unknown value; use one of: %(values)s", values=shown))
         return code
     return parse
+
+
+def both_languages(labels: dict) -> dict[str, str]:
+    """For `choice`: code → code, and each (lazy) label in Chinese and in English → code."""
+    accepted = {code: code for code in labels}
+    for locale in ("zh_CN", "en"):
+        with force_locale(locale):
+            accepted.update({str(label): code for code, label in labels.items()})
+    return accepted
 
 
 def decimal(places: int = 2, max_value: Decimal = Decimal("999999999999.99")) -> Parser:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Hashable
+from typing import Any, Hashable, Iterable
 
 from flask_babel import gettext as _
 from sqlalchemy import delete
@@ -26,6 +26,14 @@ from crm.tabular.reader import TabularError, read_rows
 from crm.timeutil import utcnow
 
 UPLOAD_TTL = timedelta(hours=24)
+IN_CHUNK = 500  # bound parameters per IN (…) of a batch look-up: well under every database's limit
+
+
+def chunks(values: Iterable, size: int = IN_CHUNK):
+    """`values` in lists of at most `size`, for look-ups of a whole file's keys."""
+    values = list(values)
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
 
 
 @dataclass
