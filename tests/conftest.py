@@ -12,10 +12,12 @@ import sys
 import tempfile
 from pathlib import Path
 
+from contextlib import contextmanager
+
 import pytest
 from flask.testing import FlaskClient
 from itsdangerous import URLSafeTimedSerializer
-from sqlalchemy import text
+from sqlalchemy import event, text
 from werkzeug.security import generate_password_hash
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -213,3 +215,28 @@ def run_worker(app, redis_conn):
                               timeout=timeout)
 
     return run
+
+
+@contextmanager
+def recorded_statements():
+    """Collect the SQL statements run inside the block (for "constant queries per page" tests)."""
+    from crm.extensions import db
+
+    seen: list[str] = []
+
+    def listener(_conn, _cursor, statement, *_args):
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+
+
+def statements_for(client, url: str) -> int:
+    """How many SQL statements one successful GET of `url` runs."""
+    with recorded_statements() as seen:
+        response = client.get(url)
+    assert response.status_code == 200, url
+    return len(seen)

@@ -1,33 +1,19 @@
 """The expo pages: editions, booths, registration, status, check-in, hand-over, the public
 self-registration page, figures on the edition page, and constant statement counts."""
 import uuid
-from contextlib import contextmanager
 from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import event as sa_event, func, select
+from sqlalchemy import func, select
 
 from crm.expo import services
 from crm.expo.models import Booth, Event, Exhibitor
 from crm.extensions import db
 from crm.leads.models import Project
 from crm.organizations.models import Organization
+from tests.conftest import recorded_statements
 from tests.test_expo_services import make_event, make_org, populate_figures
-
-
-@contextmanager
-def statements():
-    seen: list[str] = []
-
-    def listener(conn, cursor, statement, parameters, context, executemany):
-        seen.append(statement)
-
-    sa_event.listen(db.engine, "before_cursor_execute", listener)
-    try:
-        yield seen
-    finally:
-        sa_event.remove(db.engine, "before_cursor_execute", listener)
 
 
 def test_organizer_creates_an_edition_and_booths(app, users, login):
@@ -179,7 +165,7 @@ def test_lists_run_the_same_number_of_statements_for_5_and_50_rows(app, users, l
         event = make_event(name_zh=f"届次{n}")
         _exhibitors(event, n)
         client = login(users["organizer"])
-        with statements() as seen:
+        with recorded_statements() as seen:
             resp = client.get(path.format(id=event.id))
         assert resp.status_code == 200
         counts.append(len(seen))

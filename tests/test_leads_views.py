@@ -1,36 +1,22 @@
 """The ledger in the browser: list, board (without JavaScript), project page, my day, problems,
 scoping by role and unit, and a fixed number of SQL statements per page."""
-from contextlib import contextmanager
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from crm.extensions import db
 from crm.leads import services
 from crm.leads.models import Activity, NextStep, Problem, Project, StageChange
 from crm.organizations.models import Organization
 from crm.reference.models import InvestmentUnit
+from tests.conftest import recorded_statements
 from tests.leads_support import days_ago, make_org, make_project
 
 
 @pytest.fixture
 def other_unit(reference_data):
     return db.session.scalars(select(InvestmentUnit.id).order_by(InvestmentUnit.id)).all()[1]
-
-
-@contextmanager
-def count_statements():
-    seen = []
-
-    def before(conn, cursor, statement, *args):
-        seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", before)
-    try:
-        yield seen
-    finally:
-        event.remove(db.engine, "before_cursor_execute", before)
 
 
 def _text(resp):
@@ -390,7 +376,7 @@ def test_statement_counts_do_not_grow_with_rows(users, login, role):
         project = _seed(staff, n - (5 if n == 60 else 0))
         per_url = []
         for url in urls(project):
-            with count_statements() as seen:
+            with recorded_statements() as seen:
                 assert client.get(url).status_code == 200, url
             per_url.append(len(seen))
         counts.append(per_url)

@@ -1,7 +1,7 @@
 """The pages: admins' outbox, each user's reminder settings, organizers' exhibitor reminders."""
 from datetime import timedelta
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from crm.audit.history import history_of
 from crm.expo.models import Event, Exhibitor
@@ -10,6 +10,7 @@ from crm.organizations.models import Contact, Organization
 from crm.reminders import content, services
 from crm.reminders.models import DIGEST, EXHIBITOR_DEADLINE, EXHIBITOR_MISSING, FAILED, PENDING, \
     STEP_DUE, WEEKLY, EditionReminderPlan, OutboxMessage, ReminderPreference
+from tests.conftest import statements_for
 from tests.reminders_support import days, make_project, make_step, today
 
 
@@ -41,33 +42,17 @@ def test_each_user_turns_reminder_kinds_off_for_themselves(app, users, login):
 
 # --- the admins' outbox -------------------------------------------------------------------------
 
-def _statements(client, url):
-    count = 0
-
-    def counter(*args):
-        nonlocal count
-        count += 1
-
-    event.listen(db.engine, "before_cursor_execute", counter)
-    try:
-        response = client.get(url)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", counter)
-    assert response.status_code == 200
-    return count
-
-
-def test_the_outbox_page_runs_a_fixed_number_of_statements(app, users, login):
+def test_the_outbox_page_runs_a_fixed_number_ofstatements_for(app, users, login):
     admin = login(users["admin"])
     staff = users["staff"]
     project = make_project(staff)
     for _ in range(3):
         make_step(project, staff, days(2))
-    few = _statements(admin, "/reminders/outbox")
+    few = statements_for(admin, "/reminders/outbox")
     for _ in range(40):
         make_step(project, staff, days(3), commit=False)
     db.session.commit()
-    assert _statements(admin, "/reminders/outbox") == few
+    assert statements_for(admin, "/reminders/outbox") == few
     page = admin.get("/reminders/outbox?status=pending&kind=step_due").get_data(as_text=True)
     assert page.count('data-testid="outbox-row-') == app.config["PER_PAGE"]
     assert admin.get("/reminders/outbox?status=sent").get_data(as_text=True) \
