@@ -6,8 +6,6 @@ lists every route. Query helpers scope records to what a user may see.
 """
 from __future__ import annotations
 
-from functools import wraps
-
 from flask import abort, current_app, jsonify, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import false, or_
@@ -82,18 +80,6 @@ def enforce_access():
                            detail=endpoint)
         abort(403)
     return None
-
-
-def roles_required(*roles: str):
-    """For code paths inside a view that need a stricter role than the view itself."""
-    def decorate(fn):
-        @wraps(fn)
-        def wrapper(*args, **kwargs):
-            if not current_user.is_authenticated or current_user.role not in roles:
-                abort(403)
-            return fn(*args, **kwargs)
-        return wrapper
-    return decorate
 
 
 def scope_owned(stmt, user, owner_col, unit_col=None):

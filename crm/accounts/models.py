@@ -8,7 +8,6 @@ from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from crm.accounts.roles import ADMIN, MANAGER
 from crm.audit.history import Audited
 from crm.extensions import db
 from crm.reference.models import InvestmentUnit
@@ -54,10 +53,6 @@ class User(Audited, UserMixin, db.Model):
     @property
     def is_active(self) -> bool:
         return self.active
-
-    @property
-    def reads_everything(self) -> bool:
-        return self.role in (ADMIN, MANAGER)
 
     def __repr__(self) -> str:
         return f"<User {self.email} {self.role}>"
